@@ -1,0 +1,1 @@
+"""Activities of cart: all of its I/O (Cassandra, Elasticsearch, other workflows)."""

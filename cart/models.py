@@ -1,0 +1,1 @@
+"""Cassandra tables of cart (DjangoCassandraModel)."""

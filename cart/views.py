@@ -1,0 +1,1 @@
+"""Web views of cart: thin, they call services."""

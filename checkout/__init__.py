@@ -1,0 +1,1 @@
+"""The checkout saga: shipping -> payment -> review -> processing -> complete."""

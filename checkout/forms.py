@@ -1,0 +1,1 @@
+"""Forms of checkout: every field validated here before a service is called."""

@@ -1,0 +1,1 @@
+"""Web views of checkout: thin, they call services."""

@@ -1,0 +1,18 @@
+"""`migrate` for both stores: Django's SQL migrations, then the Cassandra keyspace and tables."""
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.commands.migrate import Command as SqlMigrateCommand
+
+
+class Command(SqlMigrateCommand):
+    help = "Apply SQL migrations, then create or update the Cassandra keyspace and tables."
+
+    def handle(self, *args, **options):
+        if options["database"] == settings.CASSANDRA_ALIAS:
+            call_command("sync_cassandra", database=settings.CASSANDRA_ALIAS, verbosity=options["verbosity"])
+            return
+        super().handle(*args, **options)
+        if options["verbosity"]:
+            self.stdout.write(self.style.MIGRATE_HEADING("Cassandra:"))
+        call_command("sync_cassandra", database=settings.CASSANDRA_ALIAS, verbosity=options["verbosity"])

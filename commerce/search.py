@@ -1,0 +1,63 @@
+"""Elasticsearch index management shared by every domain's documents.
+
+A document's `Index.name` is an alias; the data lives in a concrete, timestamped index behind
+it. Searches go through the alias, so a rebuild can fill a fresh index and swap the alias in one
+atomic step and no shopper ever sees a half-built index.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from django.conf import settings
+from django_elasticsearch_dsl.registries import registry
+from elasticsearch import Elasticsearch
+from elasticsearch.dsl.connections import connections
+
+
+def index_name(base: str) -> str:
+    """The alias a document is searched through, with the environment's prefix."""
+    return f"{settings.ELASTICSEARCH_INDEX_PREFIX}{base}"
+
+
+def es() -> Elasticsearch:
+    return connections.get_connection()
+
+
+def documents() -> list:
+    return sorted(registry.get_documents(), key=lambda doc: doc._index._name)
+
+
+def concrete_indices(alias: str) -> list[str]:
+    if not es().indices.exists_alias(name=alias):
+        return []
+    return sorted(es().indices.get_alias(name=alias).keys())
+
+
+def create_concrete_index(document) -> str:
+    """A new, empty index with the document's mappings and settings; not yet behind the alias."""
+    alias = document._index._name
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")
+    name = f"{alias}-{stamp}"
+    document._index.clone(name).create(using=es())
+    return name
+
+
+def point_alias(alias: str, index: str) -> list[str]:
+    """Move the alias to `index` atomically; return the indices it left."""
+    previous = [name for name in concrete_indices(alias) if name != index]
+    actions = [{"remove": {"index": name, "alias": alias}} for name in previous]
+    actions.append({"add": {"index": index, "alias": alias}})
+    es().indices.update_aliases(actions=actions)
+    return previous
+
+
+def ensure_index(document) -> tuple[str, bool]:
+    """The concrete index behind the document's alias, created if missing. Returns (index, created)."""
+    alias = document._index._name
+    existing = concrete_indices(alias)
+    if existing:
+        return existing[0], False
+    index = create_concrete_index(document)
+    point_alias(alias, index)
+    return index, True

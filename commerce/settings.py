@@ -1,0 +1,167 @@
+"""Settings for the whole project, read from the environment with working local defaults.
+
+Every variable is listed in README.md. Nothing requires an account, a key or the internet.
+"""
+
+from urllib.parse import unquote, urlparse
+
+from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+
+from commerce.env import REPO_ROOT, data_dir, env_bool, env_int, env_list, env_str
+
+BASE_DIR = REPO_ROOT
+DATA_DIR = data_dir()
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+# The local default is only for a development machine; docker-compose and real deployments set one.
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-in-any-deployment")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    # commerce first: its `migrate` (SQL and Cassandra together) wins over the engine's.
+    "commerce",
+    "django_cassandra_engine",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_elasticsearch_dsl",
+    "cart",
+    "checkout",
+    "orders",
+    "fulfillment",
+    "inventory",
+    "identity",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "commerce.urls"
+ASGI_APPLICATION = "commerce.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "commerce.context_processors.shop",
+            ],
+        },
+    },
+]
+
+
+def _sql_database(url: str) -> dict:
+    """DATABASE_URL: sqlite:///path (default) or postgres://user:pass@host:port/name."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": parsed.path[1:] or str(DATA_DIR / "db.sqlite3")}
+    if parsed.scheme in ("postgres", "postgresql"):
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": parsed.path.lstrip("/"),
+            "USER": unquote(parsed.username or ""),
+            "PASSWORD": unquote(parsed.password or ""),
+            "HOST": parsed.hostname or "",
+            "PORT": str(parsed.port or ""),
+        }
+    raise ValueError(f"DATABASE_URL scheme {parsed.scheme!r} is not supported (sqlite or postgres)")
+
+
+CASSANDRA_ALIAS = "cassandra"
+CASSANDRA_HOSTS = env_str("CASSANDRA_HOSTS", "127.0.0.1")
+CASSANDRA_PORT = env_int("CASSANDRA_PORT", 9042)
+CASSANDRA_KEYSPACE = env_str("CASSANDRA_KEYSPACE", "commerce")
+
+DATABASES = {
+    "default": _sql_database(env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")),
+    CASSANDRA_ALIAS: {
+        "ENGINE": "django_cassandra_engine",
+        "NAME": CASSANDRA_KEYSPACE,
+        "HOST": CASSANDRA_HOSTS,
+        "OPTIONS": {
+            "replication": {
+                "strategy_class": "SimpleStrategy",
+                "replication_factor": env_int("CASSANDRA_REPLICATION_FACTOR", 1),
+            },
+            "connection": {
+                "port": CASSANDRA_PORT,
+                # Django must start (and /healthz answer 503) while Cassandra is down.
+                "lazy_connect": True,
+                "retry_connect": True,
+                "connect_timeout": 5,
+                "protocol_version": 5,
+                "load_balancing_policy": TokenAwarePolicy(DCAwareRoundRobinPolicy()),
+            },
+        },
+    },
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+ELASTICSEARCH_URL = env_str("ELASTICSEARCH_URL", "http://127.0.0.1:9200")
+# Tests use their own prefix so they never touch the shop's indices.
+ELASTICSEARCH_INDEX_PREFIX = env_str("ELASTICSEARCH_INDEX_PREFIX", "")
+ELASTICSEARCH_DSL = {"default": {"hosts": ELASTICSEARCH_URL, "request_timeout": 10}}
+# Projections are written by workflow activities, never by model signals (Cassandra models send none).
+ELASTICSEARCH_DSL_AUTOSYNC = False
+ELASTICSEARCH_DSL_AUTO_REFRESH = False
+
+TEMPORAL_ADDRESS = env_str("TEMPORAL_ADDRESS", "127.0.0.1:7233")
+TEMPORAL_NAMESPACE = env_str("TEMPORAL_NAMESPACE", "default")
+# Sync activities (cqlengine, the ORM) run in this many threads per worker process.
+TEMPORAL_ACTIVITY_THREADS = env_int("TEMPORAL_ACTIVITY_THREADS", 32)
+
+SHOP_NAME = env_str("SHOP_NAME", "Heron & Co.")
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+# Serve straight from the apps' static folders: no collectstatic step for a local run.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # The Cassandra driver is chatty about reconnects; warnings are enough.
+        "cassandra": {"level": "WARNING"},
+        "elastic_transport": {"level": "WARNING"},
+    },
+}

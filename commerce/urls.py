@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from commerce import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("", include("cart.urls")),
+    path("", include("checkout.urls")),
+    path("", include("orders.urls")),
+    path("", include("fulfillment.urls")),
+    path("", include("inventory.urls")),
+    path("", include("identity.urls")),
+]
+
+handler404 = "commerce.views.not_found"
+handler500 = "commerce.views.server_error"

@@ -1,0 +1,1 @@
+"""Supplier orders and the fulfillment strategies (simulated, dropship, manual)."""

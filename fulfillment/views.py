@@ -1,0 +1,1 @@
+"""Web views of fulfillment: thin, they call services."""

@@ -1,0 +1,1 @@
+"""Shopper accounts, addresses, API tokens and the store configuration."""

@@ -1,0 +1,1 @@
+"""Elasticsearch documents of identity."""

@@ -1,0 +1,1 @@
+"""Forms of identity: every field validated here before a service is called."""

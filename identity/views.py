@@ -1,0 +1,1 @@
+"""Web views of identity: thin, they call services."""

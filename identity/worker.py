@@ -1,0 +1,9 @@
+"""What `runworkers` registers on the identity task queue."""
+
+from commerce.probe import ProbeWorkflow, probe_worker
+
+TASK_QUEUE = "identity"
+
+# The probe stays registered beside the domain's workflows so any queue can be probed.
+WORKFLOWS = [ProbeWorkflow]
+ACTIVITIES = [probe_worker]

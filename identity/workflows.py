@@ -1,0 +1,1 @@
+"""Deterministic workflows of identity: no Django, no I/O (activities do that)."""

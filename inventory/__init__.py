@@ -1,0 +1,1 @@
+"""Catalog, stock, reservations and the search projections."""

@@ -1,0 +1,1 @@
+"""Web views of inventory: thin, they call services."""

@@ -1,0 +1,1 @@
+"""Forms of orders: every field validated here before a service is called."""

@@ -1,0 +1,1 @@
+"""Web views of orders: thin, they call services."""

@@ -1,0 +1,1 @@
+"""Deterministic workflows of orders: no Django, no I/O (activities do that)."""
