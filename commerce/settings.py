@@ -5,6 +5,7 @@ Every variable is listed in README.md. Nothing requires an account, a key or the
 
 from urllib.parse import unquote, urlparse
 
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, ExecutionProfile
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 
 from commerce.env import REPO_ROOT, data_dir, env_bool, env_int, env_list, env_str
@@ -108,7 +109,12 @@ DATABASES = {
                 "retry_connect": True,
                 "connect_timeout": 5,
                 "protocol_version": 5,
-                "load_balancing_policy": TokenAwarePolicy(DCAwareRoundRobinPolicy()),
+                "execution_profiles": {
+                    EXEC_PROFILE_DEFAULT: ExecutionProfile(
+                        load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()),
+                        request_timeout=env_int("CASSANDRA_REQUEST_TIMEOUT", 10),
+                    )
+                },
             },
         },
     },

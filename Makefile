@@ -1,0 +1,36 @@
+# The two commands of a fresh machine:
+#   make run    set up everything and run the shop on http://127.0.0.1:8000
+#   make test   run the whole test suite (starts the local stack itself)
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: setup stack schema run test stack-status stack-down
+
+$(INSTALLED): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(INSTALLED)
+
+setup: $(INSTALLED)
+
+stack: setup
+	$(PY) -m commerce.stack up
+
+schema: stack
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py create_indices
+
+run: schema
+	$(PY) manage.py runshop
+
+test: setup
+	$(PY) -m pytest
+
+stack-status: setup
+	$(PY) -m commerce.stack status
+
+stack-down: setup
+	$(PY) -m commerce.stack down

@@ -1,0 +1,63 @@
+"""Shared fixtures: the real local stack, a Temporal client, and the Cassandra/ES test schema.
+
+The stack is started here when it is not running (and stopped again at the end unless
+STACK_KEEP=1), so `pytest` alone works on a fresh machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connections
+
+from commerce import stack
+from commerce.search import concrete_indices, documents, ensure_index, es
+from commerce.temporal import connect
+from commerce.workers import run_workers
+
+
+@pytest.fixture(scope="session", autouse=True)
+def local_stack():
+    started = stack.up(out=lambda line: print(f"[stack] {line}"))
+    yield
+    if started and os.environ.get("STACK_KEEP") != "1":
+        stack.down(started, out=lambda line: print(f"[stack] {line}"))
+
+
+@pytest.fixture(scope="session")
+def cassandra_schema(local_stack):
+    """The test keyspace with every table, synced once per run."""
+    assert settings.CASSANDRA_KEYSPACE.endswith("_test")
+    call_command("sync_cassandra", database=settings.CASSANDRA_ALIAS, verbosity=0)
+    yield
+    # Close the driver's sessions before interpreter exit, or its reactor thread complains.
+    connections[settings.CASSANDRA_ALIAS].connection.cluster.shutdown()
+
+
+@pytest.fixture(scope="session")
+def search_indices(local_stack):
+    """Fresh test indices behind their aliases, created once per run."""
+    assert settings.ELASTICSEARCH_INDEX_PREFIX
+    for document in documents():
+        for index in concrete_indices(document._index._name):
+            es().indices.delete(index=index)
+        ensure_index(document)
+
+
+@pytest.fixture(scope="session")
+async def temporal_client(local_stack):
+    return await connect()
+
+
+@pytest.fixture(scope="module")
+async def running_workers(temporal_client):
+    """All six workers, run exactly as `manage.py runworkers` runs them, for one test module."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_workers(temporal_client, None, stop))
+    yield
+    stop.set()
+    await task
