@@ -13,7 +13,8 @@ from commerce.env import REPO_ROOT, data_dir, env_bool, env_int, env_list, env_s
 BASE_DIR = REPO_ROOT
 DATA_DIR = data_dir()
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+# Off by default so a local run shows the shop's own error pages; turn on while developing.
+DEBUG = env_bool("DJANGO_DEBUG", False)
 # The local default is only for a development machine; docker-compose and real deployments set one.
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-in-any-deployment")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
@@ -149,14 +150,15 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
-# Serve straight from the apps' static folders: no collectstatic step for a local run.
+# Served straight from the apps' static folders by WhiteNoise: no STATIC_ROOT, no collectstatic step.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_MAX_AGE = env_int("STATIC_MAX_AGE", 3600)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
-SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+# On wherever the shop is served over HTTPS; off for http://127.0.0.1.
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 LOGGING = {
@@ -168,6 +170,8 @@ LOGGING = {
     "loggers": {
         # The Cassandra driver is chatty about reconnects; warnings are enough.
         "cassandra": {"level": "WARNING"},
+        # It warns at interpreter exit that its reactor thread did not join: harmless.
+        "cassandra.io.libevreactor": {"level": "ERROR"},
         "elastic_transport": {"level": "WARNING"},
     },
 }

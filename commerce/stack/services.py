@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 import os
 import pwd
 import re
@@ -303,9 +304,20 @@ class Cassandra(Service):
     def check(self) -> Health:
         if not _port_open(self.host, self.port):
             return Health(False, f"port {self.port} closed")
-        from cassandra.cluster import Cluster  # scylla-driver, imported late: slow to load
+        # scylla-driver, imported late: it is slow to load and only this check needs it.
+        from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
+        from cassandra.policies import RoundRobinPolicy
 
-        cluster = Cluster([self.host], port=self.port, connect_timeout=3, control_connection_timeout=3)
+        # The driver's reactor warns at interpreter exit that its thread did not join: harmless here.
+        logging.getLogger("cassandra.io.libevreactor").setLevel(logging.ERROR)
+
+        cluster = Cluster(
+            [self.host],
+            port=self.port,
+            connect_timeout=3,
+            control_connection_timeout=3,
+            execution_profiles={EXEC_PROFILE_DEFAULT: ExecutionProfile(load_balancing_policy=RoundRobinPolicy())},
+        )
         try:
             session = cluster.connect()
             row = session.execute("SELECT release_version FROM system.local", timeout=5).one()
