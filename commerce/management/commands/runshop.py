@@ -7,6 +7,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from commerce.management.commands.runworkers import exit_now
+
 
 class Command(BaseCommand):
     help = "Run the shop: the six Temporal workers in a child process and the web under uvicorn."
@@ -27,3 +29,4 @@ class Command(BaseCommand):
                 workers.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 workers.kill()
+        exit_now()

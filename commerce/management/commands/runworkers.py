@@ -1,6 +1,8 @@
 import asyncio
 import logging
+import os
 import signal
+import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -23,6 +25,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         logging.getLogger("temporalio").setLevel(logging.WARNING)
         asyncio.run(self._run(selected))
+        exit_now()
 
     async def _run(self, queues):
         stop = asyncio.Event()
@@ -38,3 +41,15 @@ class Command(BaseCommand):
     def _stopping(self, stop, sig):
         self.stdout.write(f"{signal.Signals(sig).name} received: draining workers")
         stop.set()
+
+
+def exit_now() -> None:
+    """Exit 0 without interpreter teardown, once all work is drained and output flushed.
+
+    The Temporal SDK's native threads can abort CPython's finalization with
+    "PyGILState_Release: thread state must be current" (temporalio/sdk-python#300).
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
