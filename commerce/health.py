@@ -8,9 +8,9 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.db import connections
 
+from commerce.cassandra import session as cassandra_session
 from commerce.search import es
 from commerce.temporal import get_client
 
@@ -39,8 +39,7 @@ def _ping_sql() -> None:
 
 
 def _ping_cassandra() -> None:
-    session = connections[settings.CASSANDRA_ALIAS].connection.session
-    session.execute("SELECT release_version FROM system.local", timeout=CHECK_TIMEOUT_SECONDS)
+    cassandra_session().execute("SELECT release_version FROM system.local", timeout=CHECK_TIMEOUT_SECONDS)
 
 
 def _ping_elasticsearch() -> None:

@@ -1,0 +1,30 @@
+"""The Cassandra session shared with cqlengine, for the few places that need raw CQL
+(bulk writes with prepared statements, lightweight transactions)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from cassandra.cluster import Session
+from cassandra.query import PreparedStatement
+from django.conf import settings
+from django.db import connections
+
+
+def session() -> Session:
+    return connections[settings.CASSANDRA_ALIAS].connection.session
+
+
+def table(name: str) -> str:
+    """A table name qualified with the configured keyspace."""
+    return f"{settings.CASSANDRA_KEYSPACE}.{name}"
+
+
+@lru_cache(maxsize=None)
+def _prepared(keyspace: str, cql: str) -> PreparedStatement:
+    return session().prepare(cql)
+
+
+def prepare(cql: str) -> PreparedStatement:
+    """A prepared statement, prepared once per keyspace and text."""
+    return _prepared(settings.CASSANDRA_KEYSPACE, cql)
