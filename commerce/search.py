@@ -7,12 +7,17 @@ atomic step and no shopper ever sees a half-built index.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Callable, Iterable, TextIO
 
 from django.conf import settings
 from django_elasticsearch_dsl.registries import registry
 from elasticsearch import Elasticsearch
+from elasticsearch.helpers import streaming_bulk
 from elasticsearch.dsl.connections import connections
+
+from commerce.progress import Progress
 
 
 def index_name(base: str) -> str:
@@ -61,3 +66,48 @@ def ensure_index(document) -> tuple[str, bool]:
     index = create_concrete_index(document)
     point_alias(alias, index)
     return index, True
+
+
+@dataclass(frozen=True)
+class RebuildSummary:
+    alias: str
+    index: str
+    documents: int
+    removed_indices: list[str]
+
+
+def rebuild(
+    document,
+    objects: Iterable,
+    total: int,
+    id_of: Callable[[object], str],
+    stream: TextIO | None = None,
+    chunk_size: int = 500,
+) -> RebuildSummary:
+    """Fill a fresh index from `objects`, then swap the alias to it and drop the old index.
+
+    Searches keep reading the old index until the swap; if anything fails the new index is
+    deleted and the alias is left as it was.
+    """
+    alias = document._index._name
+    index = create_concrete_index(document)
+    preparer = document()
+
+    def actions():
+        for obj in objects:
+            yield {"_index": index, "_id": id_of(obj), "_source": preparer.prepare(obj)}
+
+    indexed = 0
+    try:
+        with Progress(f"indexing {alias}", total, stream) as progress:
+            for ok, item in streaming_bulk(es(), actions(), chunk_size=chunk_size, raise_on_error=True):
+                indexed += 1
+                progress.advance()
+        es().indices.refresh(index=index)
+        previous = point_alias(alias, index)
+    except BaseException:
+        es().indices.delete(index=index, ignore_unavailable=True)
+        raise
+    for name in previous:
+        es().indices.delete(index=name, ignore_unavailable=True)
+    return RebuildSummary(alias=alias, index=index, documents=indexed, removed_indices=previous)
