@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup stack schema run test stack-status stack-down
+.PHONY: setup stack schema catalog run test stack-status stack-down
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,11 @@ schema: stack
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py create_indices
 
-run: schema
+catalog: schema
+	$(PY) manage.py seed_catalog
+	$(PY) manage.py reindex
+
+run: catalog
 	$(PY) manage.py runshop
 
 test: setup

@@ -4,7 +4,6 @@ from django.urls import include, path
 from commerce import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("", include("cart.urls")),

@@ -13,10 +13,6 @@ async def healthz(request):
     return JsonResponse(body, status=200 if healthy else 503)
 
 
-def home(request):
-    return render(request, "home.html")
-
-
 def not_found(request, exception=None):
     return render(request, "404.html", status=404)
 

@@ -169,8 +169,11 @@ def generate_catalog(products: int = DEFAULT_PRODUCTS, seed: int = DEFAULT_SEED)
         spec = rng.choices(COLLECTIONS, weights=weights)[0]
         ptype = rng.choice(spec.types)
         material = rng.choice(ptype.materials)
+        # "Linen Linen Shirt" reads badly: drop a material the type's name already says.
+        type_words = set(re.findall(r"[a-z]+", ptype.name.lower()))
+        label = "" if type_words & set(re.findall(r"[a-z]+", material.lower())) else f"{material} "
         for attempt in range(50):
-            name = f"{rng.choice(LINE_NAMES)} {material} {ptype.name}"
+            name = f"{rng.choice(LINE_NAMES)} {label}{ptype.name}"
             if slugify(name) not in used_slugs:
                 break
         else:

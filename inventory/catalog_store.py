@@ -16,6 +16,8 @@ from commerce.cassandra import prepare, session, table
 from commerce.progress import Progress
 from inventory.catalog import Catalog
 
+CATALOG_TABLES = ("suppliers", "collections", "products", "products_by_collection", "variants",
+                  "variants_by_product", "inventory_stock")
 CONCURRENCY = 64
 CHUNK = 500
 
@@ -36,6 +38,12 @@ def _run(cql: str, rows: Iterable[tuple]) -> list:
     if failures:
         raise failures[0]
     return [result for _, result in results]
+
+
+def clear_catalog() -> None:
+    """Empty the catalog and stock tables (for `seed_catalog --reset`)."""
+    for name in CATALOG_TABLES:
+        session().execute(f"TRUNCATE {table(name)}", timeout=120)
 
 
 def write_catalog(catalog: Catalog, stream: TextIO | None = None) -> SeedSummary:

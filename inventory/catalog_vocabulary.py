@@ -49,6 +49,8 @@ BED = ["Twin", "Full", "Queen", "King"]
 SML = ["Small", "Medium", "Large"]
 RUG = ["2x3 ft", "4x6 ft", "5x8 ft", "8x10 ft"]
 ONE = ["One Size"]
+SIZE_ORDER = {size: index for index, size in enumerate(dict.fromkeys(
+    APPAREL + WAIST + SHOES + KIDS + SOCKS + BED + SML + RUG + ONE))}
 PREMIUM_SIZES = {"XXL", "38", "12", "King", "Large", "8x10 ft", "XL"}
 
 

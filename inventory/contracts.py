@@ -1,4 +1,139 @@
-"""Frozen dataclasses and enums exchanged between views, workflows and activities of inventory.
+"""Frozen dataclasses exchanged between the catalog's services, views and (later) workflows.
 
 Standard library only: workflows import this module.
 """
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class SortOrder(str, Enum):
+    RELEVANCE = "relevance"
+    PRICE_ASC = "price_asc"
+    PRICE_DESC = "price_desc"
+    NAME = "name"
+
+    @property
+    def label(self) -> str:
+        return {
+            "relevance": "Best match",
+            "price_asc": "Price: low to high",
+            "price_desc": "Price: high to low",
+            "name": "Name: A to Z",
+        }[self.value]
+
+
+@dataclass(frozen=True)
+class PriceBucket:
+    key: str
+    label: str
+    min_cents: int | None
+    max_cents: int | None
+
+
+# Price facet buckets; a bucket's upper bound is exclusive.
+PRICE_BUCKETS = (
+    PriceBucket("under-25", "Under $25", None, 2500),
+    PriceBucket("25-50", "$25 to $50", 2500, 5000),
+    PriceBucket("50-100", "$50 to $100", 5000, 10000),
+    PriceBucket("100-200", "$100 to $200", 10000, 20000),
+    PriceBucket("200-up", "$200 and up", 20000, None),
+)
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """A validated search request: every field already cleaned, bad parts dropped."""
+
+    q: str = ""
+    collections: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    colours: tuple[str, ...] = ()
+    sizes: tuple[str, ...] = ()
+    price_min_cents: int | None = None
+    price_max_cents: int | None = None
+    sort: SortOrder = SortOrder.RELEVANCE
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class FacetOption:
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+@dataclass(frozen=True)
+class Facet:
+    name: str  # the query-string parameter
+    title: str
+    options: tuple[FacetOption, ...]
+
+
+@dataclass(frozen=True)
+class ProductCard:
+    slug: str
+    name: str
+    product_type: str
+    price_min_cents: int
+    price_max_cents: int
+    image_url: str
+    in_stock: bool
+    sku: str
+    colours: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    params: SearchParams
+    total: int
+    page: int
+    pages: int
+    cards: tuple[ProductCard, ...]
+    facets: tuple[Facet, ...]
+    suggestion: str = ""
+
+
+@dataclass(frozen=True)
+class CollectionCard:
+    slug: str
+    name: str
+    department: str
+    description: str
+    product_count: int
+    image_url: str
+
+
+@dataclass(frozen=True)
+class VariantChoice:
+    """One colour or size button on the product page."""
+
+    label: str
+    url: str
+    selected: bool
+    enabled: bool
+    note: str = ""  # why it is disabled: "sold out" or "not made"
+    swatch: str = ""  # colour hex, for colour buttons
+
+
+@dataclass(frozen=True)
+class ProductPage:
+    slug: str
+    name: str
+    description: str
+    product_type: str
+    vendor: str
+    collections: tuple[CollectionCard, ...]
+    sku: str
+    colour: str
+    size: str
+    price_cents: int
+    available: int
+    image_url: str
+    gallery: tuple[str, ...]
+    colour_choices: tuple[VariantChoice, ...]
+    size_choices: tuple[VariantChoice, ...]
+    tags: tuple[str, ...] = field(default_factory=tuple)

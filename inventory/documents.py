@@ -19,6 +19,9 @@ class ProductDocument(Document):
     code = fields.KeywordField()
     name = fields.TextField(fields={"raw": fields.KeywordField()})
     description = fields.TextField()
+    # Name, type, collections, colours, materials and maker in one field, so a query such as
+    # "blue linen shirt" can match words that live in different attributes.
+    search_text = fields.TextField()
     collections = fields.KeywordField(multi=True)
     collection_names = fields.TextField(multi=True)
     product_type = fields.KeywordField(fields={"text": fields.TextField()})

@@ -55,6 +55,10 @@ class ProductListing:
         return list(dict.fromkeys(v.size for v in self.variants))
 
     @property
+    def search_text(self) -> str:
+        return " ".join([self.name, self.product_type, *self.collection_names, *self.colours, *self.tags, self.vendor])
+
+    @property
     def price_min_cents(self) -> int:
         return min((v.price_cents for v in self.variants), default=0)
 

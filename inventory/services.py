@@ -1,1 +1,133 @@
-"""What views and admin call for inventory: Temporal calls and read-model queries, returning contracts."""
+"""What the storefront's views call for the catalog: read-model queries returning contracts.
+
+Search, collection and home pages read Elasticsearch; the product page reads Cassandra, so
+its prices and availability are the live ones.
+"""
+
+from __future__ import annotations
+
+import time
+
+from cassandra.cqlengine.query import DoesNotExist
+
+from inventory import catalog_search, images
+from inventory.contracts import CollectionCard, ProductCard, ProductPage, SearchParams, SearchResults, VariantChoice
+from inventory.documents import CollectionDocument
+from inventory.models import Product, VariantByProduct
+from inventory.projection import available_by_sku, colour_hex
+
+COLLECTIONS_TTL_SECONDS = 60.0
+_collections_cache: tuple[float, list[CollectionCard]] | None = None
+
+
+class NotFound(LookupError):
+    """No such product, variant or collection."""
+
+
+def _collection_card(doc) -> CollectionCard:
+    return CollectionCard(
+        slug=doc.slug,
+        name=doc.name,
+        department=doc.department,
+        description=doc.description,
+        product_count=doc.product_count,
+        image_url=images.url(doc.image_shape, doc.image_colour),
+    )
+
+
+def list_collections() -> list[CollectionCard]:
+    """Every collection in display order; cached briefly, collections change only on reseed."""
+    global _collections_cache
+    now = time.monotonic()
+    if _collections_cache is None or now - _collections_cache[0] > COLLECTIONS_TTL_SECONDS:
+        search = CollectionDocument.search().sort("position")[:500]
+        _collections_cache = (now, [_collection_card(doc) for doc in search.execute()])
+    return _collections_cache[1]
+
+
+def get_collection(slug: str) -> CollectionCard:
+    for collection in list_collections():
+        if collection.slug == slug:
+            return collection
+    raise NotFound(f"no collection {slug!r}")
+
+
+def search(params: SearchParams, with_collection_facet: bool = True) -> SearchResults:
+    names = {collection.slug: collection.name for collection in list_collections()}
+    return catalog_search.search_products(params, names, with_collection_facet)
+
+
+def featured_products(limit: int = 8) -> list[ProductCard]:
+    return list(search(SearchParams()).cards[:limit])
+
+
+def product_page(slug: str, sku: str | None = None) -> ProductPage:
+    try:
+        product = Product.objects.get(slug=slug)
+    except DoesNotExist:
+        raise NotFound(f"no product {slug!r}") from None
+    variants = sorted(VariantByProduct.objects.filter(product_slug=slug), key=lambda v: v.position)
+    if not variants:
+        raise NotFound(f"product {slug!r} has no variants")
+    available = available_by_sku([v.sku for v in variants])
+    if sku:
+        selected = next((v for v in variants if v.sku == sku), None)
+        if selected is None:
+            raise NotFound(f"product {slug!r} has no variant {sku!r}")
+    else:
+        selected = next((v for v in variants if available.get(v.sku, 0) > 0), variants[0])
+
+    by_combo = {(v.colour, v.size): v for v in variants}
+    colours = list(dict.fromkeys(v.colour for v in variants))
+    sizes = list(dict.fromkeys(v.size for v in variants))
+
+    colour_choices = []
+    for colour in colours:
+        of_colour = [v for v in variants if v.colour == colour]
+        in_stock = [v for v in of_colour if available.get(v.sku, 0) > 0]
+        target = by_combo.get((colour, selected.size))
+        if target is None or available.get(target.sku, 0) == 0:
+            target = (in_stock or of_colour)[0]
+        colour_choices.append(VariantChoice(
+            label=colour,
+            url=f"?variant={target.sku}",
+            selected=colour == selected.colour,
+            enabled=bool(in_stock),
+            note="" if in_stock else "sold out",
+            swatch=colour_hex(colour),
+        ))
+
+    size_choices = []
+    for size in sizes:
+        variant = by_combo.get((selected.colour, size))
+        if variant is None:
+            size_choices.append(VariantChoice(size, "", False, False, f"not made in {selected.colour}"))
+            continue
+        units = available.get(variant.sku, 0)
+        size_choices.append(VariantChoice(
+            label=size,
+            url=f"?variant={variant.sku}",
+            selected=variant.sku == selected.sku,
+            enabled=units > 0,
+            note="" if units > 0 else "sold out",
+        ))
+
+    names = {collection.slug: collection for collection in list_collections()}
+    return ProductPage(
+        slug=product.slug,
+        name=product.name,
+        description=product.description,
+        product_type=product.product_type,
+        vendor=product.vendor,
+        collections=tuple(names[s] for s in product.collections or [] if s in names),
+        sku=selected.sku,
+        colour=selected.colour,
+        size=selected.size,
+        price_cents=selected.price_cents,
+        available=available.get(selected.sku, 0),
+        image_url=images.url(product.image_shape, colour_hex(selected.colour)),
+        gallery=tuple(images.url(product.image_shape, colour_hex(colour)) for colour in colours),
+        colour_choices=tuple(colour_choices),
+        size_choices=tuple(size_choices),
+        tags=tuple(sorted(product.tags or [])),
+    )

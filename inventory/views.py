@@ -1,1 +1,66 @@
-"""Web views of inventory: thin, they call services."""
+"""Storefront pages of the catalog: thin, they call services."""
+
+import uuid
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from inventory import images, services
+from inventory.contracts import SearchParams, SortOrder
+from inventory.forms import search_params
+
+IMAGE_MAX_AGE = 365 * 24 * 3600
+
+
+def _listing(request, template: str, params: SearchParams, **context):
+    results = services.search(params, with_collection_facet="collection" not in context)
+    return render(request, template, {"results": results, "sort_orders": list(SortOrder), **context})
+
+
+@require_GET
+def home(request):
+    collections = services.list_collections()
+    departments: dict[str, list] = {}
+    for collection in collections:
+        departments.setdefault(collection.department, []).append(collection)
+    return render(request, "inventory/home.html", {
+        "departments": departments,
+        "featured": services.featured_products(),
+    })
+
+
+@require_GET
+def search(request):
+    return _listing(request, "inventory/search.html", search_params(request.GET))
+
+
+@require_GET
+def collection_detail(request, slug):
+    try:
+        collection = services.get_collection(slug)
+    except services.NotFound:
+        raise Http404("No such collection")
+    return _listing(request, "inventory/search.html", search_params(request.GET, collection=slug),
+                    collection=collection)
+
+
+@require_GET
+def product_detail(request, slug):
+    sku = request.GET.get("variant", "").strip()[:80] or None
+    try:
+        page = services.product_page(slug, sku)
+    except services.NotFound:
+        raise Http404("No such product")
+    # A fresh nonce per rendered form: the cart uses it as the update id, so a double submit adds once.
+    return render(request, "inventory/product.html", {"product": page, "nonce": uuid.uuid4().hex})
+
+
+@require_GET
+def product_image(request, shape, colour):
+    if not images.is_valid(shape, colour):
+        raise Http404("No such picture")
+    response = HttpResponse(images.render(shape, colour), content_type="image/svg+xml")
+    # A picture never changes for a URL: cache it for a year.
+    response["Cache-Control"] = f"public, max-age={IMAGE_MAX_AGE}, immutable"
+    return response

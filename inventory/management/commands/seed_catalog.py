@@ -3,7 +3,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from inventory.catalog import DEFAULT_PRODUCTS, DEFAULT_SEED, generate_catalog
-from inventory.catalog_store import write_catalog
+from inventory.catalog_store import clear_catalog, write_catalog
 
 
 class Command(BaseCommand):
@@ -12,11 +12,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--products", type=int, default=DEFAULT_PRODUCTS)
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+        parser.add_argument("--reset", action="store_true",
+                            help="empty the catalog and stock tables first (stock levels start over)")
 
-    def handle(self, *args, products, seed, **options):
+    def handle(self, *args, products, seed, reset, **options):
         if products < 1:
             raise CommandError("--products must be at least 1")
         began = time.monotonic()
+        if reset:
+            clear_catalog()
+            self.stdout.write("catalog and stock tables emptied")
         catalog = generate_catalog(products=products, seed=seed)
         summary = write_catalog(catalog, self.stderr._out)
         self.stdout.write(

@@ -1,0 +1,42 @@
+"""Template helpers shared by every page: money, and links that change one query parameter."""
+
+from django import template
+
+from commerce.money import format_cents
+
+register = template.Library()
+
+
+@register.filter
+def money(cents) -> str:
+    return format_cents(int(cents))
+
+
+@register.simple_tag(takes_context=True)
+def with_param(context, name: str, value) -> str:
+    """The current URL's query string with `name` set to `value` (and back to page 1)."""
+    query = context["request"].GET.copy()
+    query[name] = str(value)
+    if name != "page":
+        query.pop("page", None)
+    return "?" + query.urlencode()
+
+
+@register.simple_tag(takes_context=True)
+def toggle_param(context, name: str, value) -> str:
+    """The current query string with `value` added to, or removed from, the values of `name`."""
+    query = context["request"].GET.copy()
+    values = query.getlist(name)
+    value = str(value)
+    query.setlist(name, [v for v in values if v != value] if value in values else values + [value])
+    query.pop("page", None)
+    return "?" + query.urlencode()
+
+
+@register.simple_tag(takes_context=True)
+def without_params(context, *names: str) -> str:
+    query = context["request"].GET.copy()
+    for name in names + ("page",):
+        query.pop(name, None)
+    encoded = query.urlencode()
+    return "?" + encoded if encoded else "?"
