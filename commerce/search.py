@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Iterable, TextIO
+from typing import Iterable, TextIO
 
 from django.conf import settings
 from django_elasticsearch_dsl.registries import registry
@@ -80,7 +80,6 @@ def rebuild(
     document,
     objects: Iterable,
     total: int,
-    id_of: Callable[[object], str],
     stream: TextIO | None = None,
     chunk_size: int = 500,
 ) -> RebuildSummary:
@@ -95,7 +94,7 @@ def rebuild(
 
     def actions():
         for obj in objects:
-            yield {"_index": index, "_id": id_of(obj), "_source": preparer.prepare(obj)}
+            yield {"_index": index, "_id": document.generate_id(obj), "_source": preparer.prepare(obj)}
 
     indexed = 0
     try:

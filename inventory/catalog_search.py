@@ -126,7 +126,8 @@ def _build(params: SearchParams, page: int, with_collection_facet: bool) -> Sear
         .bucket("products", "reverse_nested")
     )
     if params.q:
-        search = search.suggest("spelling", params.q, term={"field": "name", "suggest_mode": "popular"})
+        search = search.suggest("spelling", params.q, term={"field": "name", "suggest_mode": "popular",
+                                                                 "prefix_length": 0})
     start = (page - 1) * PAGE_SIZE
     return search.sort(*_sorting(params))[start:start + PAGE_SIZE]
 

@@ -13,6 +13,10 @@ from inventory.models import Collection, Product
 SINGLE_NODE = {"number_of_shards": 1, "number_of_replicas": 0}
 
 
+def _slug_of(obj) -> str:
+    return obj["slug"] if isinstance(obj, dict) else obj.slug
+
+
 @registry.register_document
 class ProductDocument(Document):
     slug = fields.KeywordField()
@@ -57,6 +61,10 @@ class ProductDocument(Document):
     class Django:
         model = Product
 
+    @classmethod
+    def generate_id(cls, listing):
+        return _slug_of(listing)
+
 
 @registry.register_document
 class CollectionDocument(Document):
@@ -75,3 +83,7 @@ class CollectionDocument(Document):
 
     class Django:
         model = Collection
+
+    @classmethod
+    def generate_id(cls, row):
+        return _slug_of(row)

@@ -7,6 +7,7 @@ STACK_KEEP=1), so `pytest` alone works on a fresh machine.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 
 import pytest
@@ -18,6 +19,8 @@ from commerce import stack
 from commerce.search import concrete_indices, documents, ensure_index, es
 from commerce.temporal import connect
 from commerce.workers import run_workers
+from inventory.catalog import generate_catalog
+from inventory.catalog_store import clear_catalog, write_catalog
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -46,6 +49,20 @@ def search_indices(local_stack):
         for index in concrete_indices(document._index._name):
             es().indices.delete(index=index)
         ensure_index(document)
+
+
+TEST_CATALOG_PRODUCTS = 400
+TEST_CATALOG_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def catalog(cassandra_schema, search_indices):
+    """A small generated catalog, written to the test keyspace and indexed, once per run."""
+    generated = generate_catalog(products=TEST_CATALOG_PRODUCTS, seed=TEST_CATALOG_SEED)
+    clear_catalog()
+    write_catalog(generated, io.StringIO())
+    call_command("reindex", stdout=io.StringIO(), stderr=io.StringIO())
+    return generated
 
 
 @pytest.fixture(scope="session")

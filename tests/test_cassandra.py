@@ -26,6 +26,7 @@ def test_a_product_makes_the_round_trip_through_cassandra():
     assert stored.collections == ["summer", "shirts"]
     assert stored.tags == {"linen", "organic"}
     assert (stored.price_min_cents, stored.price_max_cents) == (4900, 5900)
+    stored.delete()
 
 
 def test_an_update_and_a_delete_are_seen_by_the_next_read():

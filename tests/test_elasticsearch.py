@@ -4,30 +4,43 @@ import pytest
 
 from commerce.search import concrete_indices
 from inventory.documents import ProductDocument
-from inventory.models import Product
+from inventory.projection import ProductListing, VariantListing
 
 pytestmark = pytest.mark.usefixtures("search_indices")
 
 
-def test_a_product_document_is_indexed_and_found_by_its_words():
-    slug = f"walnut-cutting-board-{uuid.uuid4().hex[:8]}"
-    product = Product(
+def _listing(slug: str) -> ProductListing:
+    return ProductListing(
         slug=slug,
+        code="99999",
         name="Walnut Cutting Board",
         description="End-grain walnut, oiled by hand.",
-        product_type="kitchen",
         collections=["kitchen"],
-        tags={"wood"},
-        price_min_cents=6500,
-        price_max_cents=6500,
+        collection_names=["Kitchen"],
+        product_type="Cutting Board",
+        department="Home",
+        vendor="Ember Home",
+        tags=["wood"],
+        image_shape="tray",
+        featured=False,
+        created_at=None,
+        variants=[VariantListing(f"{slug}-OAK", "Oat", "d9ceb5", "One Size", 6500, 4)],
     )
 
-    ProductDocument().update([product], refresh=True)
 
-    hits = ProductDocument.search().query("match", description="walnut oiled").filter("term", slug=slug).execute()
-    assert [hit.slug for hit in hits] == [slug]
-    assert hits[0].name == "Walnut Cutting Board"
-    assert hits[0].price_min_cents == 6500
+def test_a_product_document_is_indexed_and_found_by_its_words():
+    listing = _listing(f"walnut-cutting-board-{uuid.uuid4().hex[:8]}")
+
+    ProductDocument().update([listing], refresh=True)
+    try:
+        hits = ProductDocument.search().query("match", description="walnut oiled").filter(
+            "term", slug=listing.slug).execute()
+        assert [hit.slug for hit in hits] == [listing.slug]
+        assert hits[0].name == "Walnut Cutting Board"
+        assert hits[0].price_min_cents == 6500
+        assert hits[0].variants[0].available == 4
+    finally:
+        ProductDocument().update([listing], action="delete", refresh=True)
 
 
 def test_documents_live_in_a_concrete_index_behind_an_alias():

@@ -15,10 +15,10 @@ class Command(BaseCommand):
         stream = self.stderr._out
         if target in ("collections", "all"):
             rows = list(iter_collections())
-            self._report(rebuild(CollectionDocument, rows, len(rows), lambda row: row["slug"], stream))
+            self._report(rebuild(CollectionDocument, rows, len(rows), stream))
         if target in ("products", "all"):
             listings = list(iter_product_listings())
-            self._report(rebuild(ProductDocument, listings, len(listings), lambda p: p.slug, stream))
+            self._report(rebuild(ProductDocument, listings, len(listings), stream))
 
     def _report(self, summary):
         dropped = f", dropped {', '.join(summary.removed_indices)}" if summary.removed_indices else ""
