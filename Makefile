@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup stack schema catalog run test stack-status stack-down
+.PHONY: setup stack schema catalog run test bench-storefront stack-status stack-down
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ run: catalog
 
 test: setup
 	$(PY) -m pytest
+
+bench-storefront: stack
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	$(PY) bench/storefront.py
 
 stack-status: setup
 	$(PY) -m commerce.stack status
