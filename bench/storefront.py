@@ -76,7 +76,7 @@ def _targets() -> dict:
     django.setup()
     from inventory.documents import ProductDocument
 
-    hits = ProductDocument.search().source(["slug", "name", "product_type", "colours"]).params(size=3000).execute()
+    hits = ProductDocument.search().source(["slug", "name", "product_type", "colours"])[:3000].execute()
     slugs = [hit.slug for hit in hits]
     types = sorted({hit.product_type.lower() for hit in hits})
     names = [hit.name for hit in hits[:200]]
