@@ -9,6 +9,46 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 
+class ReservationStatus:
+    """States of a stock reservation (plain strings: they are stored and compared as text)."""
+
+    HELD = "held"
+    CONFIRMED = "confirmed"
+    COMMITTED = "committed"
+    RELEASED = "released"
+
+
+@dataclass(frozen=True)
+class HoldRequest:
+    reservation_id: str
+    sku: str
+    quantity: int
+    ttl_seconds: int
+    cart_id: str = ""
+
+
+@dataclass(frozen=True)
+class HoldResult:
+    reservation_id: str
+    sku: str
+    supplier_id: str
+    quantity: int
+    expires_at: str  # ISO 8601
+
+
+@dataclass(frozen=True)
+class VariantInfo:
+    """What a cart needs to know of a SKU, priced by the catalog (never by the browser)."""
+
+    sku: str
+    product_slug: str
+    name: str
+    colour: str
+    size: str
+    price_cents: int
+    image_url: str
+
+
 class SortOrder(str, Enum):
     RELEVANCE = "relevance"
     PRICE_ASC = "price_asc"

@@ -116,6 +116,40 @@ class InventoryStock(DjangoCassandraModel):
     supplier_id = columns.Text(primary_key=True)
     on_hand = columns.Integer(default=0)
     reserved = columns.Integer(default=0)
+    # reservation id -> units it holds; `reserved` is always their sum (see inventory/stock.py)
+    holds = columns.Map(columns.Text, columns.Integer)
 
     class Meta:
         get_pk_field = "sku"
+
+
+class Reservation(DjangoCassandraModel):
+    """A hold's state and expiry, for the sweeper and for carts (the units live in the stock row)."""
+
+    __table_name__ = "inventory_reservations"
+
+    reservation_id = columns.Text(primary_key=True)
+    sku = columns.Text(required=True)
+    supplier_id = columns.Text(default="")
+    quantity = columns.Integer(default=0)
+    cart_id = columns.Text(default="")
+    status = columns.Text(default="")
+    expires_at = columns.DateTime()
+    updated_at = columns.DateTime()
+
+    class Meta:
+        get_pk_field = "reservation_id"
+
+
+class ReservationByCart(DjangoCassandraModel):
+    __table_name__ = "reservations_by_cart"
+
+    cart_id = columns.Text(partition_key=True)
+    reservation_id = columns.Text(primary_key=True)
+    sku = columns.Text(default="")
+    quantity = columns.Integer(default=0)
+    status = columns.Text(default="")
+    expires_at = columns.DateTime()
+
+    class Meta:
+        get_pk_field = "cart_id"
