@@ -1,1 +1,24 @@
-"""Cassandra tables of cart (DjangoCassandraModel)."""
+"""Cassandra tables of the cart."""
+
+from cassandra.cqlengine import columns
+from django_cassandra_engine.models import DjangoCassandraModel
+
+
+class CartRecord(DjangoCassandraModel):
+    """The latest snapshot of a cart, written by the cart workflow after each change.
+    The workflow is the source of truth; this table is for reporting and recovery."""
+
+    __table_name__ = "carts"
+
+    cart_id = columns.Text(primary_key=True)
+    status = columns.Text(default="")
+    lines_json = columns.Text(default="[]")
+    coupon_code = columns.Text(default="")
+    subtotal_cents = columns.Integer(default=0)
+    discount_cents = columns.Integer(default=0)
+    total_cents = columns.Integer(default=0)
+    item_count = columns.Integer(default=0)
+    updated_at = columns.DateTime()
+
+    class Meta:
+        get_pk_field = "cart_id"

@@ -1,1 +1,295 @@
-"""Deterministic workflows of cart: no Django, no I/O (activities do that)."""
+"""The cart: a long-lived entity workflow per cart, `cart-{cart_id}`.
+
+Changes arrive as updates (validated before they reach history) and are serialised by a lock,
+so two requests for the same cart never interleave halfway. Prices come from the catalog, stock
+is held for every line, and the snapshot is saved to Cassandra by the main loop after the update
+has answered, outside its latency. Deterministic: no Django, no I/O here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from cart.contracts import (
+        MAX_LINE_QUANTITY,
+        MAX_LINES,
+        AddItem,
+        ApplyCoupon,
+        CartErrors,
+        CartInput,
+        CartLine,
+        CartLineView,
+        CartSnapshot,
+        CartState,
+        CartStatus,
+        CartView,
+        RemoveItem,
+        SetQuantity,
+    )
+    from cart.coupons import COUPONS, discount_cents, normalise
+    from inventory.contracts import HoldRequest, HoldResult, VariantInfo
+
+REMEMBERED_UPDATE_IDS = 200
+STOCK_CALL = dict(
+    start_to_close_timeout=timedelta(seconds=10),
+    retry_policy=RetryPolicy(maximum_attempts=5, initial_interval=timedelta(milliseconds=100),
+                             non_retryable_error_types=["OutOfStock", "UnknownSku", "HoldNotActive"]),
+)
+BACKGROUND_CALL = dict(start_to_close_timeout=timedelta(seconds=30),
+                       retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1),
+                                                maximum_interval=timedelta(minutes=1)))
+
+
+def _refusal(message: str, error_type: str, *details) -> ApplicationError:
+    return ApplicationError(message, *details, type=error_type, non_retryable=True)
+
+
+def _business_error(error: ActivityError) -> ApplicationError:
+    """The refusal an activity raised (out of stock, unknown SKU), passed on to the caller."""
+    cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.type:
+        return _refusal(cause.message, cause.type, *cause.details)
+    return _refusal("The shop could not update your cart just now; please try again.", "Unavailable")
+
+
+@workflow.defn(name="Cart")
+class CartWorkflow:
+    @workflow.init
+    def __init__(self, input: CartInput) -> None:
+        self.config = input.config
+        self.state = input.state or CartState(cart_id=input.cart_id)
+        self.lock = asyncio.Lock()
+        self.dirty = False
+        self.changed_skus: set[str] = set()
+
+    # -- the main loop: persistence, continue-as-new, idle expiry ---------------------------
+    @workflow.run
+    async def run(self, input: CartInput) -> CartView:
+        while True:
+            try:
+                await workflow.wait_condition(
+                    lambda: self.dirty or self._continue_due(),
+                    timeout=timedelta(seconds=self.config.idle_expiry_seconds),
+                )
+            except asyncio.TimeoutError:
+                return await self._expire()
+            if self.dirty:
+                await self._persist()
+            if self._continue_due():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                if self.dirty:
+                    await self._persist()
+                self.state.updates = 0
+                workflow.continue_as_new(CartInput(self.state.cart_id, self.config, self.state))
+
+    def _continue_due(self) -> bool:
+        return self.state.updates >= self.config.continue_as_new_after
+
+    async def _persist(self) -> None:
+        self.dirty = False
+        changed, self.changed_skus = sorted(self.changed_skus), set()
+        snapshot = self._snapshot()
+        calls = [workflow.execute_activity("save_cart_snapshot", snapshot, task_queue="cart", **BACKGROUND_CALL)]
+        if changed:
+            calls.append(workflow.execute_activity("notify_stock_changed", changed, task_queue="inventory",
+                                                   **BACKGROUND_CALL))
+        await asyncio.gather(*calls)
+
+    async def _expire(self) -> CartView:
+        async with self.lock:
+            rids = [self._reservation_id(line.sku) for line in self.state.lines]
+            if rids:
+                await workflow.execute_activity("release_holds", rids, task_queue="inventory", **BACKGROUND_CALL)
+            self.changed_skus.update(line.sku for line in self.state.lines)
+            self.state.status = CartStatus.EXPIRED
+            await self._persist()
+            return self._view("This cart expired after a long time without changes.")
+
+    # -- updates ---------------------------------------------------------------------------
+    @workflow.update
+    async def add_item(self, request: AddItem) -> CartView:
+        async with self.lock:
+            if self._seen_before():
+                return self._view()  # the same form submitted twice: added once
+            line = self._line(request.sku)
+            quantity = (line.quantity if line else 0) + request.quantity
+            if quantity > MAX_LINE_QUANTITY:
+                raise _refusal(f"You can have at most {MAX_LINE_QUANTITY} of one item.", CartErrors.INVALID_QUANTITY)
+            if line is None and len(self.state.lines) >= MAX_LINES:
+                raise _refusal(f"A cart holds at most {MAX_LINES} different items.", CartErrors.CART_FULL)
+            if line is None:
+                info = await self._lookup(request.sku)
+                line = CartLine(info.sku, info.product_slug, info.name, info.colour, info.size, info.price_cents,
+                                0, info.image_url)
+            await self._hold(line, quantity)
+            if line not in self.state.lines:
+                self.state.lines.append(line)
+            line.quantity = quantity
+            self._remember_update()
+            return self._changed(line.sku, f"Added {request.quantity} × {line.name} to your cart.")
+
+    @add_item.validator
+    def _validate_add(self, request: AddItem) -> None:
+        self._validate_active()
+        self._validate_sku(request.sku)
+        if not 1 <= request.quantity <= MAX_LINE_QUANTITY:
+            raise _refusal(f"Quantity must be between 1 and {MAX_LINE_QUANTITY}.", CartErrors.INVALID_QUANTITY)
+
+    @workflow.update
+    async def set_quantity(self, request: SetQuantity) -> CartView:
+        async with self.lock:
+            line = self._line(request.sku)
+            if line is None:
+                raise _refusal("That item is not in your cart.", CartErrors.NOT_IN_CART)
+            if request.quantity == 0:
+                await self._release(line)
+                return self._changed(line.sku, f"Removed {line.name} from your cart.")
+            if request.quantity != line.quantity:
+                await self._hold(line, request.quantity)
+                line.quantity = request.quantity
+            return self._changed(line.sku, f"{line.name}: quantity is now {line.quantity}.")
+
+    @set_quantity.validator
+    def _validate_set(self, request: SetQuantity) -> None:
+        self._validate_active()
+        self._validate_sku(request.sku)
+        if not 0 <= request.quantity <= MAX_LINE_QUANTITY:
+            raise _refusal(f"Quantity must be between 0 and {MAX_LINE_QUANTITY}.", CartErrors.INVALID_QUANTITY)
+
+    @workflow.update
+    async def remove_item(self, request: RemoveItem) -> CartView:
+        async with self.lock:
+            line = self._line(request.sku)
+            if line is None:
+                return self._view()  # already gone: a repeated remove changes nothing
+            await self._release(line)
+            return self._changed(line.sku, f"Removed {line.name} from your cart.")
+
+    @remove_item.validator
+    def _validate_remove(self, request: RemoveItem) -> None:
+        self._validate_active()
+        self._validate_sku(request.sku)
+
+    @workflow.update
+    async def apply_coupon(self, request: ApplyCoupon) -> CartView:
+        async with self.lock:
+            code = normalise(request.code)
+            if not code:
+                self.state.coupon_code = ""
+                return self._changed(None, "Coupon removed.")
+            coupon = COUPONS.get(code)
+            if coupon is None:
+                raise _refusal(f"We don't know the code {code}.", CartErrors.UNKNOWN_COUPON)
+            if coupon.expires_at is not None and workflow.now() >= coupon.expires_at:
+                raise _refusal(f"The code {code} has expired.", CartErrors.EXPIRED_COUPON)
+            if self._subtotal() < coupon.minimum_subtotal_cents:
+                minimum = coupon.minimum_subtotal_cents
+                raise _refusal(f"{code} needs a subtotal of at least ${minimum // 100}.{minimum % 100:02d}.",
+                               CartErrors.COUPON_NOT_APPLICABLE)
+            self.state.coupon_code = code
+            return self._changed(None, f"Coupon {code} applied: {coupon.label}.")
+
+    @apply_coupon.validator
+    def _validate_coupon(self, request: ApplyCoupon) -> None:
+        self._validate_active()
+        if len(request.code) > 64:
+            raise _refusal("That is not a coupon code.", CartErrors.UNKNOWN_COUPON)
+
+    @workflow.query
+    def get_cart(self) -> CartView:
+        return self._view()
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _validate_active(self) -> None:
+        if self.state.status != CartStatus.ACTIVE:
+            raise _refusal("This cart can no longer be changed.", CartErrors.CART_CLOSED)
+
+    @staticmethod
+    def _validate_sku(sku: str) -> None:
+        if not sku or len(sku) > 64 or not sku.replace("-", "").isalnum():
+            raise _refusal("There is no such product.", CartErrors.UNKNOWN_SKU)
+
+    def _seen_before(self) -> bool:
+        """A form submitted twice carries one nonce, used as the update id: the second adds nothing.
+        Temporal deduplicates within a run; this list carries the guarantee across continue-as-new."""
+        return workflow.current_update_info().id in self.state.recent_update_ids
+
+    def _remember_update(self) -> None:
+        update_id = workflow.current_update_info().id
+        self.state.recent_update_ids = (self.state.recent_update_ids + [update_id])[-REMEMBERED_UPDATE_IDS:]
+
+    def _line(self, sku: str) -> CartLine | None:
+        return next((line for line in self.state.lines if line.sku == sku), None)
+
+    def _reservation_id(self, sku: str) -> str:
+        return f"cart-{self.state.cart_id}-{sku}"
+
+    async def _lookup(self, sku: str) -> VariantInfo:
+        try:
+            return await workflow.execute_local_activity("lookup_variant", sku, result_type=VariantInfo,
+                                                         **STOCK_CALL)
+        except ActivityError as error:
+            raise _business_error(error) from None
+
+    async def _hold(self, line: CartLine, quantity: int) -> HoldResult:
+        request = HoldRequest(self._reservation_id(line.sku), line.sku, quantity, self.config.hold_ttl_seconds,
+                              self.state.cart_id)
+        try:
+            return await workflow.execute_local_activity("hold_stock", request, result_type=HoldResult,
+                                                         **STOCK_CALL)
+        except ActivityError as error:
+            refusal = _business_error(error)
+            if refusal.type == CartErrors.OUT_OF_STOCK and line.quantity:
+                can_add = max(0, (refusal.details[0] if refusal.details else 0) - line.quantity)
+                raise _refusal(f"Sorry, only {can_add} more of {line.name} can be added "
+                               f"(you have {line.quantity} in your cart).", CartErrors.OUT_OF_STOCK, can_add) from None
+            raise refusal from None
+
+    async def _release(self, line: CartLine) -> None:
+        try:
+            await workflow.execute_local_activity("release_stock", self._reservation_id(line.sku), **STOCK_CALL)
+        except ActivityError as error:
+            raise _business_error(error) from None
+        self.state.lines.remove(line)
+
+    def _changed(self, sku: str | None, message: str) -> CartView:
+        if sku:
+            self.changed_skus.add(sku)
+        self.state.updates += 1
+        self.dirty = True
+        return self._view(message)
+
+    def _subtotal(self) -> int:
+        return sum(line.line_total_cents for line in self.state.lines)
+
+    def _view(self, message: str = "") -> CartView:
+        subtotal = self._subtotal()
+        coupon = COUPONS.get(self.state.coupon_code)
+        discount = discount_cents(coupon, subtotal) if coupon else 0
+        return CartView(
+            cart_id=self.state.cart_id,
+            status=self.state.status,
+            lines=tuple(
+                CartLineView(line.sku, line.product_slug, line.name, line.colour, line.size,
+                             line.unit_price_cents, line.quantity, line.line_total_cents, line.image_url)
+                for line in self.state.lines
+            ),
+            coupon_code=self.state.coupon_code,
+            coupon_label=coupon.label if coupon else "",
+            subtotal_cents=subtotal,
+            discount_cents=discount,
+            total_cents=subtotal - discount,
+            item_count=sum(line.quantity for line in self.state.lines),
+            message=message,
+        )
+
+    def _snapshot(self) -> CartSnapshot:
+        view = self._view()
+        return CartSnapshot(view.cart_id, view.status, view.lines, view.coupon_code, view.subtotal_cents,
+                            view.discount_cents, view.total_cents, view.item_count, workflow.now().isoformat())

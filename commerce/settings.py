@@ -135,6 +135,13 @@ TEMPORAL_NAMESPACE = env_str("TEMPORAL_NAMESPACE", "default")
 # Sync activities (cqlengine, the ORM) run in this many threads per worker process.
 TEMPORAL_ACTIVITY_THREADS = env_int("TEMPORAL_ACTIVITY_THREADS", 32)
 
+# Cart and inventory timings (seconds unless named otherwise).
+CART_HOLD_TTL_SECONDS = env_int("CART_HOLD_TTL_SECONDS", 15 * 60)
+CART_IDLE_EXPIRY_SECONDS = env_int("CART_IDLE_EXPIRY_SECONDS", 30 * 24 * 3600)
+CART_CONTINUE_AS_NEW_AFTER = env_int("CART_CONTINUE_AS_NEW_AFTER", 100)
+INVENTORY_SWEEP_SECONDS = env_int("INVENTORY_SWEEP_SECONDS", 5 * 60)
+INVENTORY_CONTINUE_AS_NEW_ROUNDS = env_int("INVENTORY_CONTINUE_AS_NEW_ROUNDS", 100)
+
 SHOP_NAME = env_str("SHOP_NAME", "Heron & Co.")
 
 AUTH_PASSWORD_VALIDATORS = [

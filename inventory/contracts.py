@@ -49,6 +49,23 @@ class VariantInfo:
     image_url: str
 
 
+@dataclass(frozen=True)
+class InventoryServiceInput:
+    dirty: list[str] = field(default_factory=list)
+    sweep_interval_seconds: int = 300
+    max_rounds: int = 100
+    projected: int = 0  # SKUs projected so far, over every run
+    swept: int = 0  # sweeps so far, over every run
+
+
+@dataclass(frozen=True)
+class InventoryServiceStatus:
+    dirty: list[str]
+    rounds: int
+    projected: int
+    swept: int
+
+
 class SortOrder(str, Enum):
     RELEVANCE = "relevance"
     PRICE_ASC = "price_asc"

@@ -116,40 +116,64 @@ def collection_names() -> dict[str, str]:
     return {row["slug"]: row["name"] for row in _scan(f"SELECT slug, name FROM {table('collections')}")}
 
 
+PRODUCT_COLUMNS = ("slug, code, name, description, collections, product_type, department, vendor, tags,"
+                   " image_shape, featured, created_at")
+VARIANT_COLUMNS = "product_slug, position, sku, colour, size, price_cents"
+
+
+def _listing(row: dict, variants: list[dict], available: dict[str, int], names: dict[str, str]) -> ProductListing:
+    return ProductListing(
+        slug=row["slug"],
+        code=row["code"] or "",
+        name=row["name"],
+        description=row["description"] or "",
+        collections=list(row["collections"] or []),
+        collection_names=[names.get(slug, slug) for slug in row["collections"] or []],
+        product_type=row["product_type"] or "",
+        department=row["department"] or "",
+        vendor=row["vendor"] or "",
+        tags=sorted(row["tags"] or []),
+        image_shape=row["image_shape"] or "",
+        featured=bool(row["featured"]),
+        created_at=row["created_at"],
+        variants=[
+            VariantListing(v["sku"], v["colour"], colour_hex(v["colour"]), v["size"], v["price_cents"],
+                           available.get(v["sku"], 0))
+            for v in sorted(variants, key=lambda v: v["position"])
+        ],
+    )
+
+
 def iter_product_listings() -> Iterator[ProductListing]:
     """Every product of the catalog as a listing. Reads variants and stock in full first:
     two table scans instead of one query per product."""
     names = collection_names()
     variants: dict[str, list[dict]] = defaultdict(list)
-    for row in _scan(
-        f"SELECT product_slug, position, sku, colour, size, price_cents FROM {table('variants_by_product')}"
-    ):
+    for row in _scan(f"SELECT {VARIANT_COLUMNS} FROM {table('variants_by_product')}"):
         variants[row["product_slug"]].append(row)
     available = available_by_sku()
-    for row in _scan(
-        f"SELECT slug, code, name, description, collections, product_type, department, vendor, tags,"
-        f" image_shape, featured, created_at FROM {table('products')}"
-    ):
-        yield ProductListing(
-            slug=row["slug"],
-            code=row["code"] or "",
-            name=row["name"],
-            description=row["description"] or "",
-            collections=list(row["collections"] or []),
-            collection_names=[names.get(slug, slug) for slug in row["collections"] or []],
-            product_type=row["product_type"] or "",
-            department=row["department"] or "",
-            vendor=row["vendor"] or "",
-            tags=sorted(row["tags"] or []),
-            image_shape=row["image_shape"] or "",
-            featured=bool(row["featured"]),
-            created_at=row["created_at"],
-            variants=[
-                VariantListing(v["sku"], v["colour"], colour_hex(v["colour"]), v["size"], v["price_cents"],
-                               available.get(v["sku"], 0))
-                for v in sorted(variants.get(row["slug"], []), key=lambda v: v["position"])
-            ],
-        )
+    for row in _scan(f"SELECT {PRODUCT_COLUMNS} FROM {table('products')}"):
+        yield _listing(row, variants.get(row["slug"], []), available, names)
+
+
+def product_slugs_of(skus: list[str]) -> list[str]:
+    rows = session().execute(f"SELECT product_slug FROM {table('variants')} WHERE sku IN %s", [tuple(skus)])
+    return sorted({row["product_slug"] for row in rows})
+
+
+def listings_for(slugs: list[str]) -> list[ProductListing]:
+    """Listings of a few products, with today's availability (what the inventory service projects)."""
+    if not slugs:
+        return []
+    names = collection_names()
+    variants = {
+        slug: list(session().execute(
+            f"SELECT {VARIANT_COLUMNS} FROM {table('variants_by_product')} WHERE product_slug = %s", [slug]))
+        for slug in slugs
+    }
+    available = available_by_sku([v["sku"] for rows in variants.values() for v in rows])
+    rows = session().execute(f"SELECT {PRODUCT_COLUMNS} FROM {table('products')} WHERE slug IN %s", [tuple(slugs)])
+    return [_listing(row, variants.get(row["slug"], []), available, names) for row in rows]
 
 
 def iter_collections() -> Iterator[dict]:

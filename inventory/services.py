@@ -13,7 +13,7 @@ from cassandra.cqlengine.query import DoesNotExist
 from inventory import catalog_search, images
 from inventory.contracts import CollectionCard, ProductCard, ProductPage, SearchParams, SearchResults, VariantChoice
 from inventory.documents import CollectionDocument
-from inventory.models import Product, VariantByProduct
+from inventory.models import Product, Variant, VariantByProduct
 from inventory.projection import available_by_sku, colour_hex
 
 COLLECTIONS_TTL_SECONDS = 60.0
@@ -131,3 +131,54 @@ def product_page(slug: str, sku: str | None = None) -> ProductPage:
         size_choices=tuple(size_choices),
         tags=tuple(sorted(product.tags or [])),
     )
+
+
+INVENTORY_SERVICE_ID = "inventory-service"
+INVENTORY_TASK_QUEUE = "inventory"
+
+
+async def signal_stock_changed(client, skus: list[str]) -> None:
+    """Signal-with-start the inventory service: it starts on the first stock change."""
+    from django.conf import settings
+
+    from inventory.contracts import InventoryServiceInput
+    from inventory.workflows import InventoryServiceWorkflow
+
+    await client.start_workflow(
+        InventoryServiceWorkflow.run,
+        InventoryServiceInput(sweep_interval_seconds=settings.INVENTORY_SWEEP_SECONDS,
+                              max_rounds=settings.INVENTORY_CONTINUE_AS_NEW_ROUNDS),
+        id=INVENTORY_SERVICE_ID,
+        task_queue=INVENTORY_TASK_QUEUE,
+        start_signal="skus_changed",
+        start_signal_args=[sorted(set(skus))],
+    )
+
+
+def stock_levels(query: str, limit: int = 200) -> list[dict]:
+    """Stock rows for the admin page: by exact SKU, or every SKU of a product slug."""
+    from inventory.stock import stock_rows
+
+    query = query.strip()
+    if not query:
+        return []
+    skus = [query] if Variant.objects.filter(sku=query).first() else [
+        row.sku for row in VariantByProduct.objects.filter(product_slug=query)
+    ]
+    rows = []
+    for sku in skus[:limit]:
+        for row in stock_rows(sku):
+            rows.append({"sku": row.sku, "supplier_id": row.supplier_id, "on_hand": row.on_hand,
+                         "reserved": row.reserved, "available": row.available, "holds": len(row.holds)})
+    return rows
+
+
+async def restock(client, sku: str, supplier_id: str, quantity: int):
+    """Add units (or correct a count) and tell the inventory service, which re-projects the SKU."""
+    from asgiref.sync import sync_to_async
+
+    from inventory.stock import restock as restock_row
+
+    row = await sync_to_async(restock_row, thread_sensitive=False)(sku, supplier_id, quantity)
+    await signal_stock_changed(client, [sku])
+    return row

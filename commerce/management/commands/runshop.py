@@ -1,3 +1,4 @@
+import ctypes
 import signal
 import subprocess
 import sys
@@ -19,8 +20,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, host, port, **options):
         call_command("createadmin")
-        workers = subprocess.Popen([sys.executable, str(settings.BASE_DIR / "manage.py"), "runworkers"])
+        workers = subprocess.Popen([sys.executable, str(settings.BASE_DIR / "manage.py"), "runworkers"],
+                                   preexec_fn=_die_with_parent)
         self.stdout.write(f"Shop: http://{host}:{port}/   Admin: http://{host}:{port}/admin/")
+        # uvicorn re-raises the signal that stopped it; with the default SIGTERM action that would
+        # end this process before the workers are drained below.
+        signal.signal(signal.SIGTERM, lambda *_: None)
         try:
             uvicorn.run("commerce.asgi:application", host=host, port=port, log_level="info", lifespan="off")
         finally:
@@ -30,3 +35,9 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 workers.kill()
         exit_now()
+
+
+def _die_with_parent() -> None:
+    """In the workers' child process: get SIGTERM if this process dies without cleaning up."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
