@@ -50,9 +50,10 @@ def _refusal(message: str, error_type: str, *details) -> ApplicationError:
     return ApplicationError(message, *details, type=error_type, non_retryable=True)
 
 
-def _business_error(error: ActivityError) -> ApplicationError:
-    """The refusal an activity raised (out of stock, unknown SKU), passed on to the caller."""
-    cause = error.cause
+def _business_error(error: ActivityError | ApplicationError) -> ApplicationError:
+    """The refusal an activity raised (out of stock, unknown SKU), passed on to the caller.
+    A failed local activity raises its ApplicationError itself; a remote one wraps it."""
+    cause = error.cause if isinstance(error, ActivityError) else error
     if isinstance(cause, ApplicationError) and cause.type:
         return _refusal(cause.message, cause.type, *cause.details)
     return _refusal("The shop could not update your cart just now; please try again.", "Unavailable")
@@ -234,16 +235,17 @@ class CartWorkflow:
         try:
             return await workflow.execute_local_activity("lookup_variant", sku, result_type=VariantInfo,
                                                          **STOCK_CALL)
-        except ActivityError as error:
+        except (ActivityError, ApplicationError) as error:
             raise _business_error(error) from None
 
     async def _hold(self, line: CartLine, quantity: int) -> HoldResult:
-        request = HoldRequest(self._reservation_id(line.sku), line.sku, quantity, self.config.hold_ttl_seconds,
+        expires_at = workflow.now() + timedelta(seconds=self.config.hold_ttl_seconds)
+        request = HoldRequest(self._reservation_id(line.sku), line.sku, quantity, expires_at.isoformat(),
                               self.state.cart_id)
         try:
             return await workflow.execute_local_activity("hold_stock", request, result_type=HoldResult,
                                                          **STOCK_CALL)
-        except ActivityError as error:
+        except (ActivityError, ApplicationError) as error:
             refusal = _business_error(error)
             if refusal.type == CartErrors.OUT_OF_STOCK and line.quantity:
                 can_add = max(0, (refusal.details[0] if refusal.details else 0) - line.quantity)
@@ -254,7 +256,7 @@ class CartWorkflow:
     async def _release(self, line: CartLine) -> None:
         try:
             await workflow.execute_local_activity("release_stock", self._reservation_id(line.sku), **STOCK_CALL)
-        except ActivityError as error:
+        except (ActivityError, ApplicationError) as error:
             raise _business_error(error) from None
         self.state.lines.remove(line)
 

@@ -24,7 +24,7 @@ INSTALLED_APPS = [
     # commerce first: its `migrate` (SQL and Cassandra together) wins over the engine's.
     "commerce",
     "django_cassandra_engine",
-    "django.contrib.admin",
+    "commerce.apps.ShopAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -3,6 +3,8 @@ signals to the inventory service). Business refusals become non-retryable Applic
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -37,8 +39,8 @@ def lookup_variant(sku: str) -> VariantInfo:
 @activity.defn(name="hold_stock")
 def hold_stock(request: HoldRequest) -> HoldResult:
     try:
-        return stock.hold(request.reservation_id, request.sku, request.quantity, request.ttl_seconds,
-                          request.cart_id)
+        return stock.hold(request.reservation_id, request.sku, request.quantity,
+                          datetime.fromisoformat(request.expires_at), request.cart_id)
     except stock.StockError as error:
         raise _refusal(error) from None
 
@@ -74,6 +76,7 @@ def project_availability(skus: list[str]) -> int:
 
 
 @activity.defn(name="sweep_expired_holds")
-def sweep_expired_holds() -> list[str]:
-    """Release holds whose time ran out and finish half-done releases. Returns the SKUs that moved."""
-    return stock.sweep_expired()
+def sweep_expired_holds(as_of: str) -> list[str]:
+    """Release holds whose time ran out by `as_of` (the service's workflow time) and finish
+    half-done releases. Returns the SKUs that moved."""
+    return stock.sweep_expired(datetime.fromisoformat(as_of))

@@ -23,7 +23,7 @@ class HoldRequest:
     reservation_id: str
     sku: str
     quantity: int
-    ttl_seconds: int
+    expires_at: str  # ISO 8601, from the calling workflow's clock
     cart_id: str = ""
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from cassandra import ConsistencyLevel, WriteTimeout
 from cassandra.query import SimpleStatement
@@ -180,22 +180,23 @@ def _set_hold(sku: str, rid: str, quantity: int, supplier_hint: str | None = Non
     raise Contention(f"stock of {sku} is too contended; try again")
 
 
-def hold(rid: str, sku: str, quantity: int, ttl_seconds: int, cart_id: str = "") -> HoldResult:
-    """Hold `quantity` units for reservation `rid` until now + ttl (renewing it). Idempotent."""
+def hold(rid: str, sku: str, quantity: int, expires_at: datetime, cart_id: str = "") -> HoldResult:
+    """Hold `quantity` units for reservation `rid` until `expires_at` (renewing it). Idempotent.
+
+    Expiry times come from the caller (a workflow's clock), so holds and sweeps agree on time
+    even under Temporal's time-skipping test server."""
     if quantity < 1:
         raise ValueError("a hold is for at least one unit")
     existing = reservation(rid)
     if existing and existing["status"] not in (ReservationStatus.HELD, ReservationStatus.RELEASED):
         raise HoldNotActive(rid, existing["status"])
     row = _set_hold(sku, rid, quantity, existing["supplier_id"] if existing else None)
-    expires_at = _now() + timedelta(seconds=ttl_seconds)
     _upsert_reservation(rid, sku, row.supplier_id, quantity, cart_id, ReservationStatus.HELD, expires_at)
     return HoldResult(rid, sku, row.supplier_id, quantity, expires_at.isoformat())
 
 
-def renew(rid: str, ttl_seconds: int) -> str:
-    """Push a held reservation's expiry to now + ttl. Refused when it is no longer held."""
-    expires_at = _now() + timedelta(seconds=ttl_seconds)
+def renew(rid: str, expires_at: datetime) -> str:
+    """Push a held reservation's expiry to `expires_at`. Refused when it is no longer held."""
     if not _set_status(rid, ReservationStatus.HELD, (ReservationStatus.HELD,), expires_at):
         current = reservation(rid)
         raise HoldNotActive(rid, current["status"] if current else "")
@@ -249,20 +250,20 @@ def commit(rid: str) -> None:
     _set_status(rid, ReservationStatus.COMMITTED, (ReservationStatus.CONFIRMED,), None, RELEASED_ROW_TTL_SECONDS)
 
 
-def release(rid: str, only_if_expired: bool = False) -> bool:
-    """Give the units back. Idempotent. With `only_if_expired`, only a hold whose time ran out
-    (the sweeper's case; a hold renewed meanwhile is left alone). Returns whether stock moved."""
+def release(rid: str, expired_as_of: datetime | None = None) -> bool:
+    """Give the units back. Idempotent. With `expired_as_of`, only a hold whose time ran out by
+    then (the sweeper's case; a hold renewed meanwhile is left alone). Returns whether stock moved."""
     current = reservation(rid)
     if current is None:
         return False
     if current["status"] == ReservationStatus.COMMITTED:
         return False
     if current["status"] != ReservationStatus.RELEASED:
-        if only_if_expired:
+        if expired_as_of is not None:
             result = session().execute(
                 f"UPDATE {table('inventory_reservations')} USING TTL {RELEASED_ROW_TTL_SECONDS}"
                 f" SET status = %s, updated_at = %s WHERE reservation_id = %s IF status = %s AND expires_at < %s",
-                [ReservationStatus.RELEASED, _now(), rid, ReservationStatus.HELD, _now()],
+                [ReservationStatus.RELEASED, _now(), rid, ReservationStatus.HELD, expired_as_of],
             )
             if not result.was_applied:
                 return False
@@ -271,8 +272,10 @@ def release(rid: str, only_if_expired: bool = False) -> bool:
             latest = reservation(rid)
             if latest is None or latest["status"] != ReservationStatus.RELEASED:
                 return False
-    moved = any(rid in row.holds for row in stock_rows(current["sku"], serial=True))
-    _set_hold(current["sku"], rid, 0)
+    rows = stock_rows(current["sku"], serial=True)
+    moved = any(rid in row.holds for row in rows)
+    if rows:  # a SKU deleted from the catalog has nothing left to give back
+        _set_hold(current["sku"], rid, 0)
     if current["cart_id"]:
         session().execute(
             f"DELETE FROM {table('reservations_by_cart')} WHERE cart_id = %s AND reservation_id = %s",
@@ -281,11 +284,11 @@ def release(rid: str, only_if_expired: bool = False) -> bool:
     return moved
 
 
-def sweep_expired(limit: int = 10_000) -> list[str]:
-    """Release every held reservation past its expiry, and finish releases a crash left half done.
-    Returns the SKUs whose availability changed."""
+def sweep_expired(as_of: datetime, limit: int = 10_000) -> list[str]:
+    """Release every held reservation past its expiry at `as_of`, and finish releases a crash left
+    half done. Returns the SKUs whose availability changed."""
     changed = []
-    now = _now()
+    now = as_of
     statement = SimpleStatement(
         f"SELECT reservation_id, sku, status, expires_at FROM {table('inventory_reservations')}", fetch_size=1000)
     for index, row in enumerate(session().execute(statement)):
@@ -296,8 +299,11 @@ def sweep_expired(limit: int = 10_000) -> list[str]:
             expires_at = expires_at.replace(tzinfo=timezone.utc)
         expired = row["status"] == ReservationStatus.HELD and expires_at is not None and expires_at < now
         if expired or row["status"] == ReservationStatus.RELEASED:
-            if release(row["reservation_id"], only_if_expired=expired) or expired:
-                changed.append(row["sku"])
+            try:
+                if release(row["reservation_id"], expired_as_of=now if expired else None) or expired:
+                    changed.append(row["sku"])
+            except Contention:
+                continue  # the next sweep gets it
     return sorted(set(changed))
 
 

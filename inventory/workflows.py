@@ -38,7 +38,8 @@ class InventoryServiceWorkflow:
                 await workflow.wait_condition(lambda: bool(self.dirty),
                                               timeout=timedelta(seconds=self.config.sweep_interval_seconds))
             except asyncio.TimeoutError:
-                released = await workflow.execute_activity("sweep_expired_holds", result_type=list[str], **CALL)
+                released = await workflow.execute_activity("sweep_expired_holds", workflow.now().isoformat(),
+                                                           result_type=list[str], **CALL)
                 self.swept += 1
                 self.dirty.update(released)
             if self.dirty:
