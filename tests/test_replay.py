@@ -3,14 +3,19 @@
 import pytest
 from temporalio.worker import Replayer
 
+from cart.workflows import CartWorkflow
 from commerce.probe import ProbeWorkflow
+from inventory.workflows import InventoryServiceWorkflow
 from tests.histories import recorded
 
-WORKFLOWS = [ProbeWorkflow]
+WORKFLOWS = [ProbeWorkflow, CartWorkflow, InventoryServiceWorkflow]
 
 
-def test_there_are_recorded_histories_to_replay():
-    assert recorded(), "no histories under tests/histories/: run the suite with RECORD_HISTORIES=1"
+def test_every_workflow_has_a_recorded_history():
+    recorded_types = {history.events[0].workflow_execution_started_event_attributes.workflow_type.name
+                      for _, history in recorded()}
+    assert recorded_types == {workflow.__temporal_workflow_definition.name for workflow in WORKFLOWS}, \
+        "record the missing ones with RECORD_HISTORIES=1"
 
 
 @pytest.mark.parametrize("name,history", recorded(), ids=[name for name, _ in recorded()])

@@ -1,0 +1,151 @@
+"""The cart and inventory workflows against the real dev server, workers and stores."""
+
+import asyncio
+import time
+import uuid
+
+import pytest
+from temporalio.client import WorkflowExecutionStatus
+
+from cart import services as cart_services
+from cart.contracts import AddItem, ApplyCoupon, CartInput, CartView, RemoveItem, SetQuantity
+from cart.workflows import CartWorkflow
+from inventory import stock
+from inventory.contracts import InventoryServiceInput, InventoryServiceStatus
+from inventory.documents import ProductDocument
+from inventory.workflows import InventoryServiceWorkflow
+from tests.histories import record
+from tests.stock_helpers import fresh_sku, levels
+
+pytestmark = pytest.mark.usefixtures("catalog", "running_workers")
+
+
+def _variants(catalog, start: int, count: int):
+    return [v for v in catalog.variants[start:start + count]]
+
+
+async def test_continue_as_new_keeps_the_cart_intact_across_250_updates(temporal_client, catalog):
+    first, second, third = _variants(catalog, 1800, 3)
+    for variant in (first, second, third):
+        fresh_sku(50, sku=variant.sku)
+    cart_id = uuid.uuid4().hex
+    handle = await temporal_client.start_workflow(
+        CartWorkflow.run, CartInput(cart_id, cart_services.config()), id=cart_services.workflow_id(cart_id),
+        task_queue="cart")
+    first_run = handle.first_execution_run_id or handle.result_run_id
+
+    for variant in (first, second, third):
+        await handle.execute_update(CartWorkflow.add_item, AddItem(variant.sku, 1), result_type=CartView)
+    await handle.execute_update(CartWorkflow.apply_coupon, ApplyCoupon("WELCOME10"), result_type=CartView)
+    expected = {first.sku: 1, second.sku: 1, third.sku: 1}
+    for index in range(246):
+        variant = (first, second)[index % 2]
+        quantity = index % 9 + 1
+        await handle.execute_update(CartWorkflow.set_quantity, SetQuantity(variant.sku, quantity),
+                                    result_type=CartView)
+        expected[variant.sku] = quantity
+
+    latest = temporal_client.get_workflow_handle(cart_services.workflow_id(cart_id))
+    view = await latest.query(CartWorkflow.get_cart)
+    assert {line.sku: line.quantity for line in view.lines} == expected
+    assert view.coupon_code == "WELCOME10"
+    assert view.subtotal_cents == sum(v.price_cents * expected[v.sku] for v in (first, second, third))
+    assert (await temporal_client.get_workflow_handle(handle.id, run_id=first_run).describe()).status == \
+        WorkflowExecutionStatus.CONTINUED_AS_NEW
+    assert (await latest.describe()).run_id != first_run
+    for variant in (first, second, third):
+        assert levels(variant.sku)[1] == expected[variant.sku]
+
+
+@pytest.mark.parametrize("attempt", [1, 2, 3])
+async def test_fifty_shoppers_racing_for_seven_units_get_seven_holds_and_43_refusals(catalog, attempt):
+    variant = catalog.variants[1850 + attempt]
+    fresh_sku(7, sku=variant.sku)
+
+    async def shopper():
+        try:
+            await cart_services.add_item(uuid.uuid4().hex, variant.sku, 1, uuid.uuid4().hex)
+            return "held"
+        except cart_services.CartRefusal as refusal:
+            return (refusal.error_type, str(refusal))
+
+    outcomes = await asyncio.gather(*(shopper() for _ in range(50)))
+
+    refusals = [outcome for outcome in outcomes if outcome != "held"]
+    assert outcomes.count("held") == 7
+    assert len(refusals) == 43
+    assert all(kind == "OutOfStock" and "sold out" in message for kind, message in refusals)
+    on_hand, reserved, holds = levels(variant.sku)
+    assert (on_hand, reserved, len(holds)) == (7, 7, 7)
+
+
+async def test_a_cart_history_replays(temporal_client, catalog):
+    shirt, mug = _variants(catalog, 1900, 2)
+    fresh_sku(10, sku=shirt.sku)
+    fresh_sku(10, sku=mug.sku)
+    cart_id = uuid.uuid4().hex
+    handle = await temporal_client.start_workflow(
+        CartWorkflow.run, CartInput(cart_id, cart_services.config()), id=cart_services.workflow_id(cart_id),
+        task_queue="cart")
+    await handle.execute_update(CartWorkflow.add_item, AddItem(shirt.sku, 2), result_type=CartView)
+    await handle.execute_update(CartWorkflow.add_item, AddItem(mug.sku, 1), result_type=CartView)
+    await handle.execute_update(CartWorkflow.set_quantity, SetQuantity(shirt.sku, 3), result_type=CartView)
+    await handle.execute_update(CartWorkflow.apply_coupon, ApplyCoupon("TAKE5"), result_type=CartView)
+    await handle.execute_update(CartWorkflow.remove_item, RemoveItem(mug.sku), result_type=CartView)
+    await asyncio.sleep(0.5)  # let the main loop persist the last change
+
+    history = await record(handle, "cart")
+
+    from temporalio.worker import Replayer
+    replay = await Replayer(workflows=[CartWorkflow]).replay_workflow(history, raise_on_replay_failure=False)
+    assert replay.replay_failure is None
+
+
+async def _wait_for(condition, timeout: float = 30.0):
+    """Poll `condition` (sync or async) until it holds; False if it never does in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return True
+        await asyncio.sleep(0.3)
+    return False
+
+
+async def test_the_inventory_service_projects_availability_and_continues_as_new(temporal_client, catalog):
+    product = catalog.products[-1]
+    variant = product.variants[0]
+    fresh_sku(4, sku=variant.sku)
+    handle = await temporal_client.start_workflow(
+        InventoryServiceWorkflow.run, InventoryServiceInput(sweep_interval_seconds=3600, max_rounds=2),
+        id=f"inventory-service-test-{uuid.uuid4().hex[:8]}", task_queue="inventory")
+    first_run = handle.result_run_id
+
+    def indexed_available(units: int) -> bool:
+        ProductDocument._index.refresh()
+        doc = ProductDocument.get(id=product.slug)
+        return next(v.available for v in doc.variants if v.sku == variant.sku) == units
+
+    await handle.signal(InventoryServiceWorkflow.skus_changed, [variant.sku])
+    assert await _wait_for(lambda: indexed_available(4))
+
+    stock.restock(variant.sku, "heron-warehouse", 9)
+    await handle.signal(InventoryServiceWorkflow.skus_changed, [variant.sku])
+    assert await _wait_for(lambda: indexed_available(13))
+
+    async def continued():
+        return (await temporal_client.get_workflow_handle(handle.id, run_id=first_run).describe()).status == \
+            WorkflowExecutionStatus.CONTINUED_AS_NEW
+    assert await _wait_for(continued)
+    status = await temporal_client.get_workflow_handle(handle.id).query(InventoryServiceWorkflow.status,
+                                                                          result_type=InventoryServiceStatus)
+    assert status.projected == 2 and status.rounds == 0
+
+    history = await record(temporal_client.get_workflow_handle(handle.id, run_id=first_run), "inventory_service")
+    from temporalio.worker import Replayer
+    replay = await Replayer(workflows=[InventoryServiceWorkflow]).replay_workflow(
+        history, raise_on_replay_failure=False)
+    assert replay.replay_failure is None
+    await temporal_client.get_workflow_handle(handle.id).terminate("test done")
