@@ -94,6 +94,9 @@ class CartInput:
     cart_id: str
     config: CartConfig = field(default_factory=CartConfig)
     state: CartState | None = None
+    # Carried over continue-as-new: a change the previous run had not saved yet.
+    unsaved: bool = False
+    changed_skus: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

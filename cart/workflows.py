@@ -66,8 +66,8 @@ class CartWorkflow:
         self.config = input.config
         self.state = input.state or CartState(cart_id=input.cart_id)
         self.lock = asyncio.Lock()
-        self.dirty = False
-        self.changed_skus: set[str] = set()
+        self.dirty = input.unsaved
+        self.changed_skus: set[str] = set(input.changed_skus)
 
     # -- the main loop: persistence, continue-as-new, idle expiry ---------------------------
     @workflow.run
@@ -83,11 +83,12 @@ class CartWorkflow:
             if self.dirty:
                 await self._persist()
             if self._continue_due():
+                # Nothing is awaited between the handlers finishing and the hand-over, so no update
+                # can start in between; what is not yet saved is saved by the next run.
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                if self.dirty:
-                    await self._persist()
                 self.state.updates = 0
-                workflow.continue_as_new(CartInput(self.state.cart_id, self.config, self.state))
+                workflow.continue_as_new(CartInput(self.state.cart_id, self.config, self.state,
+                                                   unsaved=self.dirty, changed_skus=sorted(self.changed_skus)))
 
     def _continue_due(self) -> bool:
         return self.state.updates >= self.config.continue_as_new_after

@@ -1,4 +1,4 @@
-"""Test stock: SKU rows of their own, so tests never race each other for units."""
+"""Test stock: SKU rows set to a known level, so tests never race each other for units."""
 
 from __future__ import annotations
 
@@ -11,17 +11,21 @@ SUPPLIER = "heron-warehouse"
 
 
 def fresh_sku(on_hand: int, sku: str | None = None) -> str:
-    """A stock row with `on_hand` units and nothing reserved (a new SKU unless one is given)."""
+    """A SKU whose stock is `on_hand` units with nothing reserved: a new SKU unless one is given.
+    An existing SKU keeps its supplier rows (the first gets the units), so reseeding still finds them."""
     sku = sku or f"TST-{uuid.uuid4().hex[:10].upper()}"
-    session().execute(f"DELETE FROM {table('inventory_stock')} WHERE sku = %s", [sku])
-    session().execute(
-        f"INSERT INTO {table('inventory_stock')} (sku, supplier_id, on_hand, reserved, holds)"
-        " VALUES (%s, %s, %s, 0, {})",
-        [sku, SUPPLIER, on_hand],
-    )
+    suppliers = [row.supplier_id for row in stock_rows(sku, serial=True)] or [SUPPLIER]
+    for index, supplier_id in enumerate(suppliers):
+        session().execute(
+            f"INSERT INTO {table('inventory_stock')} (sku, supplier_id, on_hand, reserved, holds)"
+            " VALUES (%s, %s, %s, 0, {})",
+            [sku, supplier_id, on_hand if index == 0 else 0],
+        )
     return sku
 
 
 def levels(sku: str) -> tuple[int, int, dict]:
-    row = stock_rows(sku, serial=True)[0]
-    return row.on_hand, row.reserved, row.holds
+    """(on hand, reserved, holds) over every supplier of the SKU."""
+    rows = stock_rows(sku, serial=True)
+    holds = {rid: units for row in rows for rid, units in row.holds.items()}
+    return sum(r.on_hand for r in rows), sum(r.reserved for r in rows), holds

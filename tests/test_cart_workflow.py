@@ -131,7 +131,7 @@ async def test_the_inventory_service_projects_availability_and_continues_as_new(
     await handle.signal(InventoryServiceWorkflow.skus_changed, [variant.sku])
     assert await _wait_for(lambda: indexed_available(4))
 
-    stock.restock(variant.sku, "heron-warehouse", 9)
+    stock.restock(variant.sku, stock.stock_rows(variant.sku)[0].supplier_id, 9)
     await handle.signal(InventoryServiceWorkflow.skus_changed, [variant.sku])
     assert await _wait_for(lambda: indexed_available(13))
 
