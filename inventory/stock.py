@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from cassandra import ConsistencyLevel, WriteTimeout
 from cassandra.query import SimpleStatement
@@ -113,17 +113,31 @@ def _cas(row: StockRow, assignments: str, values: list, rid: str) -> bool:
 
 
 def _upsert_reservation(rid: str, sku: str, supplier_id: str, quantity: int, cart_id: str,
-                        status: str, expires_at: datetime | None, ttl: int | None = None) -> None:
-    using = f" USING TTL {ttl}" if ttl else ""
-    session().execute(
+                        status: str, expires_at: datetime | None) -> None:
+    """Record a hold. Every write to a reservation row is a lightweight transaction: Cassandra
+    orders plain writes and LWTs by different clocks, so mixing them can lose the later write."""
+    now = _now()
+    inserted = session().execute(
         f"INSERT INTO {table('inventory_reservations')} (reservation_id, sku, supplier_id, quantity, cart_id,"
-        f" status, expires_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s){using}",
-        [rid, sku, supplier_id, quantity, cart_id, status, expires_at, _now()],
-    )
+        f" status, expires_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) IF NOT EXISTS",
+        [rid, sku, supplier_id, quantity, cart_id, status, expires_at, now],
+    ).was_applied
+    if not inserted:
+        for previous in (ReservationStatus.HELD, ReservationStatus.RELEASED):
+            if session().execute(
+                f"UPDATE {table('inventory_reservations')} SET sku = %s, supplier_id = %s, quantity = %s,"
+                f" cart_id = %s, status = %s, expires_at = %s, updated_at = %s WHERE reservation_id = %s"
+                f" IF status = %s",
+                [sku, supplier_id, quantity, cart_id, status, expires_at, now, rid, previous],
+            ).was_applied:
+                break
+        else:
+            current = reservation(rid)
+            raise HoldNotActive(rid, current["status"] if current else "")
     if cart_id:
         session().execute(
             f"INSERT INTO {table('reservations_by_cart')} (cart_id, reservation_id, sku, quantity, status,"
-            f" expires_at) VALUES (%s, %s, %s, %s, %s, %s){using}",
+            f" expires_at) VALUES (%s, %s, %s, %s, %s, %s)",
             [cart_id, rid, sku, quantity, status, expires_at],
         )
 
@@ -284,21 +298,30 @@ def release(rid: str, expired_as_of: datetime | None = None) -> bool:
     return moved
 
 
+RECONCILE_WINDOW = timedelta(hours=1)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+
+
 def sweep_expired(as_of: datetime, limit: int = 10_000) -> list[str]:
-    """Release every held reservation past its expiry at `as_of`, and finish releases a crash left
-    half done. Returns the SKUs whose availability changed."""
+    """Release every held reservation past its expiry at `as_of`, and finish releases that a crash
+    left half done in the last hour. Returns the SKUs whose availability changed."""
     changed = []
     now = as_of
     statement = SimpleStatement(
-        f"SELECT reservation_id, sku, status, expires_at FROM {table('inventory_reservations')}", fetch_size=1000)
+        f"SELECT reservation_id, sku, status, expires_at, updated_at FROM {table('inventory_reservations')}",
+        fetch_size=1000)
     for index, row in enumerate(session().execute(statement)):
         if index >= limit:
             break
-        expires_at = row["expires_at"]
-        if expires_at is not None and expires_at.tzinfo is None:
-            expires_at = expires_at.replace(tzinfo=timezone.utc)
+        expires_at = _utc(row["expires_at"])
         expired = row["status"] == ReservationStatus.HELD and expires_at is not None and expires_at < now
-        if expired or row["status"] == ReservationStatus.RELEASED:
+        updated_at = _utc(row["updated_at"])
+        recently_released = (row["status"] == ReservationStatus.RELEASED and updated_at is not None
+                             and updated_at > now - RECONCILE_WINDOW)
+        if expired or recently_released:
             try:
                 if release(row["reservation_id"], expired_as_of=now if expired else None) or expired:
                     changed.append(row["sku"])
