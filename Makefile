@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup stack schema catalog run test bench-storefront stack-status stack-down
+.PHONY: setup stack schema catalog run test bench-storefront bench-cart stack-status stack-down
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ test: setup
 bench-storefront: stack
 	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	$(PY) bench/storefront.py
+
+bench-cart: stack
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	$(PY) bench/cart.py
 
 stack-status: setup
 	$(PY) -m commerce.stack status

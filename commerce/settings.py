@@ -162,6 +162,9 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 WHITENOISE_MAX_AGE = env_int("STATIC_MAX_AGE", 3600)
 
+# Sessions live in a signed cookie: no database write on every cart change (the session holds only
+# the cart id, its item count and, later, the shopper's guest orders; nothing secret).
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 # On wherever the shop is served over HTTPS; off for http://127.0.0.1.

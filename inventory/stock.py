@@ -113,27 +113,35 @@ def _cas(row: StockRow, assignments: str, values: list, rid: str) -> bool:
 
 
 def _upsert_reservation(rid: str, sku: str, supplier_id: str, quantity: int, cart_id: str,
-                        status: str, expires_at: datetime | None) -> None:
-    """Record a hold. Every write to a reservation row is a lightweight transaction: Cassandra
-    orders plain writes and LWTs by different clocks, so mixing them can lose the later write."""
+                        status: str, expires_at: datetime | None, existing: bool) -> None:
+    """Record a hold, as held, from nothing or from held or released (never from confirmed).
+
+    Every write to a reservation row is a lightweight transaction: Cassandra orders plain writes
+    and LWTs by different clocks, so mixing them can lose the later write. `existing` says which
+    write will most likely apply, so the common case costs one round of Paxos."""
     now = _now()
-    inserted = session().execute(
-        f"INSERT INTO {table('inventory_reservations')} (reservation_id, sku, supplier_id, quantity, cart_id,"
-        f" status, expires_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) IF NOT EXISTS",
-        [rid, sku, supplier_id, quantity, cart_id, status, expires_at, now],
-    ).was_applied
-    if not inserted:
-        for previous in (ReservationStatus.HELD, ReservationStatus.RELEASED):
-            if session().execute(
-                f"UPDATE {table('inventory_reservations')} SET sku = %s, supplier_id = %s, quantity = %s,"
-                f" cart_id = %s, status = %s, expires_at = %s, updated_at = %s WHERE reservation_id = %s"
-                f" IF status = %s",
-                [sku, supplier_id, quantity, cart_id, status, expires_at, now, rid, previous],
-            ).was_applied:
-                break
-        else:
-            current = reservation(rid)
-            raise HoldNotActive(rid, current["status"] if current else "")
+
+    def insert() -> bool:
+        return session().execute(
+            f"INSERT INTO {table('inventory_reservations')} (reservation_id, sku, supplier_id, quantity, cart_id,"
+            f" status, expires_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) IF NOT EXISTS",
+            [rid, sku, supplier_id, quantity, cart_id, status, expires_at, now],
+        ).was_applied
+
+    def update(previous: str) -> bool:
+        return session().execute(
+            f"UPDATE {table('inventory_reservations')} SET sku = %s, supplier_id = %s, quantity = %s,"
+            f" cart_id = %s, status = %s, expires_at = %s, updated_at = %s WHERE reservation_id = %s"
+            f" IF status = %s",
+            [sku, supplier_id, quantity, cart_id, status, expires_at, now, rid, previous],
+        ).was_applied
+
+    attempts = ([lambda: update(ReservationStatus.HELD), insert] if existing
+                else [insert, lambda: update(ReservationStatus.RELEASED)])
+    attempts.append(lambda: update(ReservationStatus.HELD) if not existing else update(ReservationStatus.RELEASED))
+    if not any(attempt() for attempt in attempts):
+        current = reservation(rid)
+        raise HoldNotActive(rid, current["status"] if current else "")
     if cart_id:
         session().execute(
             f"INSERT INTO {table('reservations_by_cart')} (cart_id, reservation_id, sku, quantity, status,"
@@ -165,22 +173,22 @@ def _set_status(rid: str, status: str, expected: tuple[str, ...], expires_at=Non
     return False
 
 
-def _set_hold(sku: str, rid: str, quantity: int, supplier_hint: str | None = None) -> StockRow:
-    """Make `rid` hold exactly `quantity` units of `sku` (0 removes the hold). Returns the row used."""
+def _set_hold(sku: str, rid: str, quantity: int) -> tuple[StockRow, int | None]:
+    """Make `rid` hold exactly `quantity` units of `sku` (0 removes the hold).
+    Returns the row used and what `rid` held before (None: nothing)."""
     for attempt in range(MAX_ATTEMPTS):
         rows = stock_rows(sku, serial=attempt > 0)
         if not rows:
             raise UnknownSku(sku)
         holding = next((row for row in rows if rid in row.holds), None)
         if holding is None and quantity == 0:
-            return rows[0]
+            return rows[0], None
         if holding is not None and holding.holds[rid] == quantity:
-            return holding  # already so: idempotent
+            return holding, quantity  # already so: idempotent
         if holding is not None:
             row = holding
         else:
-            candidates = sorted(rows, key=lambda r: (r.supplier_id != supplier_hint, -r.available))
-            row = candidates[0]
+            row = max(rows, key=lambda r: r.available)  # the supplier with the most to give
         delta = quantity - row.holds.get(rid, 0)
         if delta > row.available:
             raise OutOfStock(sku, quantity, row.available + row.holds.get(rid, 0))
@@ -189,7 +197,7 @@ def _set_hold(sku: str, rid: str, quantity: int, supplier_hint: str | None = Non
         else:
             applied = _cas(row, "reserved = %s, holds[%s] = %s", [row.reserved + delta, rid, quantity], rid)
         if applied:
-            return row
+            return row, row.holds.get(rid)
         _backoff(attempt)
     raise Contention(f"stock of {sku} is too contended; try again")
 
@@ -201,11 +209,14 @@ def hold(rid: str, sku: str, quantity: int, expires_at: datetime, cart_id: str =
     even under Temporal's time-skipping test server."""
     if quantity < 1:
         raise ValueError("a hold is for at least one unit")
-    existing = reservation(rid)
-    if existing and existing["status"] not in (ReservationStatus.HELD, ReservationStatus.RELEASED):
-        raise HoldNotActive(rid, existing["status"])
-    row = _set_hold(sku, rid, quantity, existing["supplier_id"] if existing else None)
-    _upsert_reservation(rid, sku, row.supplier_id, quantity, cart_id, ReservationStatus.HELD, expires_at)
+    row, previous = _set_hold(sku, rid, quantity)
+    try:
+        _upsert_reservation(rid, sku, row.supplier_id, quantity, cart_id, ReservationStatus.HELD, expires_at,
+                            existing=previous is not None)
+    except HoldNotActive:
+        # Confirmed or committed already (an order owns it): put the stock back as it was.
+        _set_hold(sku, rid, previous or 0)
+        raise
     return HoldResult(rid, sku, row.supplier_id, quantity, expires_at.isoformat())
 
 

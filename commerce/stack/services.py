@@ -204,7 +204,8 @@ class Temporal(Service):
         self.host, port = address.rsplit(":", 1)
         self.port = int(port)
         self.ui_port = env_int("TEMPORAL_UI_PORT", 8233)
-        self.namespaces = ["default", env_str("TEMPORAL_TEST_NAMESPACE", "commerce-test")]
+        self.namespaces = ["default", env_str("TEMPORAL_TEST_NAMESPACE", "commerce-test"),
+                           env_str("TEMPORAL_BENCH_NAMESPACE", "commerce-bench")]
         namespace = env_str("TEMPORAL_NAMESPACE", "default")
         if namespace not in self.namespaces:
             self.namespaces.append(namespace)
