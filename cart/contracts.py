@@ -37,6 +37,9 @@ class CartConfig:
     hold_ttl_seconds: int = 15 * 60
     idle_expiry_seconds: int = 30 * 24 * 3600
     continue_as_new_after: int = 100
+    # Snapshots wait this long after a change, so a burst of changes is saved once and the save
+    # never competes with the next update for the workflow.
+    snapshot_delay_seconds: float = 1.0
 
 
 @dataclass(frozen=True)

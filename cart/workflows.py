@@ -80,7 +80,8 @@ class CartWorkflow:
                 )
             except asyncio.TimeoutError:
                 return await self._expire()
-            if self.dirty:
+            if self.dirty and not self._continue_due():
+                await workflow.sleep(timedelta(seconds=self.config.snapshot_delay_seconds))
                 await self._persist()
             if self._continue_due():
                 # Nothing is awaited between the handlers finishing and the hand-over, so no update

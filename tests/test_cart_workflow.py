@@ -8,7 +8,7 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 
 from cart import services as cart_services
-from cart.contracts import AddItem, ApplyCoupon, CartInput, CartView, RemoveItem, SetQuantity
+from cart.contracts import AddItem, ApplyCoupon, CartConfig, CartInput, CartView, RemoveItem, SetQuantity
 from cart.workflows import CartWorkflow
 from inventory import stock
 from inventory.contracts import InventoryServiceInput, InventoryServiceStatus
@@ -149,3 +149,19 @@ async def test_the_inventory_service_projects_availability_and_continues_as_new(
         history, raise_on_replay_failure=False)
     assert replay.replay_failure is None
     await temporal_client.get_workflow_handle(handle.id).terminate("test done")
+
+
+async def test_an_expired_cart_starts_afresh_on_the_next_add(temporal_client, catalog):
+    variant = catalog.variants[1990]
+    fresh_sku(5, sku=variant.sku)
+    cart_id = uuid.uuid4().hex
+    config = CartConfig(idle_expiry_seconds=1)
+    handle = await temporal_client.start_workflow(CartWorkflow.run, CartInput(cart_id, config),
+                                                  id=cart_services.workflow_id(cart_id), task_queue="cart")
+    await handle.result()
+    assert (await cart_services.get_cart(cart_id)).lines == ()
+
+    view = await cart_services.add_item(cart_id, variant.sku, 2, uuid.uuid4().hex)
+
+    assert view.item_count == 2 and view.status == "active"
+    assert levels(variant.sku)[1] == 2
