@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 from django.utils.text import slugify
 
+from inventory.contracts import VariantSummary
 from inventory.catalog_vocabulary import (
     CARE_BY_MATERIAL,
     CARE_DEFAULT,
@@ -65,7 +66,7 @@ class VariantRecord:
 
 
 @dataclass
-class ProductRecord:
+class ProductRecord(VariantSummary):
     slug: str
     code: str
     name: str
@@ -80,22 +81,6 @@ class ProductRecord:
     featured: bool
     created_at: datetime
     variants: list[VariantRecord] = field(default_factory=list)
-
-    @property
-    def colours(self) -> list[str]:
-        return list(dict.fromkeys(v.colour for v in self.variants))
-
-    @property
-    def sizes(self) -> list[str]:
-        return list(dict.fromkeys(v.size for v in self.variants))
-
-    @property
-    def price_min_cents(self) -> int:
-        return min(v.price_cents for v in self.variants)
-
-    @property
-    def price_max_cents(self) -> int:
-        return max(v.price_cents for v in self.variants)
 
 
 @dataclass

@@ -9,6 +9,29 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 
+class VariantSummary:
+    """What a product's variants add up to; for any class with `variants` that have colour, size
+    and price_cents (the generator's records and the search listings)."""
+
+    variants: list
+
+    @property
+    def colours(self) -> list[str]:
+        return list(dict.fromkeys(v.colour for v in self.variants))
+
+    @property
+    def sizes(self) -> list[str]:
+        return list(dict.fromkeys(v.size for v in self.variants))
+
+    @property
+    def price_min_cents(self) -> int:
+        return min((v.price_cents for v in self.variants), default=0)
+
+    @property
+    def price_max_cents(self) -> int:
+        return max((v.price_cents for v in self.variants), default=0)
+
+
 class ReservationStatus:
     """States of a stock reservation (plain strings: they are stored and compared as text)."""
 

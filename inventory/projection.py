@@ -15,6 +15,7 @@ from cassandra.query import SimpleStatement
 
 from commerce.cassandra import session, table
 from inventory.catalog_vocabulary import COLOURS
+from inventory.contracts import VariantSummary
 
 FETCH_SIZE = 2000
 
@@ -30,7 +31,7 @@ class VariantListing:
 
 
 @dataclass
-class ProductListing:
+class ProductListing(VariantSummary):
     slug: str
     code: str
     name: str
@@ -47,24 +48,8 @@ class ProductListing:
     variants: list[VariantListing] = field(default_factory=list)
 
     @property
-    def colours(self) -> list[str]:
-        return list(dict.fromkeys(v.colour for v in self.variants))
-
-    @property
-    def sizes(self) -> list[str]:
-        return list(dict.fromkeys(v.size for v in self.variants))
-
-    @property
     def search_text(self) -> str:
         return " ".join([self.name, self.product_type, *self.collection_names, *self.colours, *self.tags, self.vendor])
-
-    @property
-    def price_min_cents(self) -> int:
-        return min((v.price_cents for v in self.variants), default=0)
-
-    @property
-    def price_max_cents(self) -> int:
-        return max((v.price_cents for v in self.variants), default=0)
 
     @property
     def available(self) -> int:
