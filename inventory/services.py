@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 from cassandra.cqlengine.query import DoesNotExist
+from elasticsearch import NotFoundError
 
 from inventory import catalog_search, images
 from inventory.contracts import CollectionCard, ProductCard, ProductPage, SearchParams, SearchResults, VariantChoice
@@ -41,7 +42,11 @@ def list_collections() -> list[CollectionCard]:
     now = time.monotonic()
     if _collections_cache is None or now - _collections_cache[0] > COLLECTIONS_TTL_SECONDS:
         search = CollectionDocument.search().sort("position")[:500]
-        _collections_cache = (now, [_collection_card(doc) for doc in search.execute()])
+        try:
+            cards = [_collection_card(doc) for doc in search.execute()]
+        except NotFoundError:
+            return []  # not indexed yet (a fresh install before `reindex`): an empty shop, not an error
+        _collections_cache = (now, cards)
     return _collections_cache[1]
 
 
@@ -54,7 +59,10 @@ def get_collection(slug: str) -> CollectionCard:
 
 def search(params: SearchParams, with_collection_facet: bool = True) -> SearchResults:
     names = {collection.slug: collection.name for collection in list_collections()}
-    return catalog_search.search_products(params, names, with_collection_facet)
+    try:
+        return catalog_search.search_products(params, names, with_collection_facet)
+    except NotFoundError:
+        return SearchResults(params=params, total=0, page=1, pages=1, cards=(), facets=())
 
 
 def featured_products(limit: int = 8) -> list[ProductCard]:

@@ -3,6 +3,26 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 
+def test_the_shop_opens_before_the_catalog_is_indexed(client):
+    from inventory import services
+    from inventory.documents import CollectionDocument, ProductDocument
+
+    # The documents were bound to their index names at import; point them at indices that do not exist.
+    original = (ProductDocument._index._name, CollectionDocument._index._name)
+    ProductDocument._index._name, CollectionDocument._index._name = "never-indexed-products", "never-indexed-collections"
+    services._collections_cache = None
+    try:
+        home = client.get("/")
+        search = client.get("/search/?q=shirt")
+    finally:
+        ProductDocument._index._name, CollectionDocument._index._name = original
+        services._collections_cache = None
+
+    assert home.status_code == 200 and "catalog is empty" in home.content.decode()
+    assert search.status_code == 200 and 'data-total="0"' in search.content.decode()
+
+
+@pytest.mark.usefixtures("catalog")
 def test_the_home_page_has_the_shop_layout(client):
     response = client.get("/")
 
