@@ -1,7 +1,6 @@
 """Search against the real Elasticsearch, checked against what the generated catalog holds."""
 
 import math
-import re
 from collections import Counter
 
 import pytest
