@@ -8,7 +8,8 @@ from datetime import datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from inventory import images, stock
+from inventory import stock
+from inventory.catalog import images
 from inventory.contracts import HoldRequest, HoldResult, VariantInfo
 from inventory.models import Product, Variant
 from inventory.projection import colour_hex

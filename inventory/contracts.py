@@ -8,6 +8,44 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+# -- the inventory's Temporal face: other apps use these names, never string literals -------------
+
+TASK_QUEUE = "inventory"
+SERVICE_WORKFLOW_ID = "inventory-service"
+
+
+def stock_change_workflow_id(command_id: str) -> str:
+    """The short workflow that applies one stock change command, once."""
+    return f"stock-change-{command_id}"
+
+
+class InventoryActivities:
+    """Activity names of the inventory. The cart runs the first three as local activities."""
+
+    LOOKUP_VARIANT = "lookup_variant"
+    HOLD_STOCK = "hold_stock"
+    RELEASE_STOCK = "release_stock"
+    RELEASE_HOLDS = "release_holds"
+    NOTIFY_STOCK_CHANGED = "notify_stock_changed"
+    PROJECT_AVAILABILITY = "project_availability"
+    SWEEP_EXPIRED_HOLDS = "sweep_expired_holds"
+    APPLY_STOCK_CHANGE = "apply_stock_change"
+
+
+class InventorySignals:
+    SKUS_CHANGED = "skus_changed"
+
+
+class StockErrors:
+    """ApplicationError types of the inventory: business refusals a retry cannot change."""
+
+    OUT_OF_STOCK = "OutOfStock"
+    UNKNOWN_SKU = "UnknownSku"
+    HOLD_NOT_ACTIVE = "HoldNotActive"
+    INVALID_STOCK_CHANGE = "InvalidStockChange"
+
+    NON_RETRYABLE = (OUT_OF_STOCK, UNKNOWN_SKU, HOLD_NOT_ACTIVE, INVALID_STOCK_CHANGE)
+
 
 class VariantSummary:
     """What a product's variants add up to; for any class with `variants` that have colour, size

@@ -14,7 +14,7 @@ from typing import Iterator
 from cassandra.query import SimpleStatement
 
 from commerce.cassandra import session, table
-from inventory.catalog_vocabulary import COLOURS
+from inventory.catalog.vocabulary import COLOURS
 from inventory.contracts import VariantSummary
 
 FETCH_SIZE = 2000

@@ -11,7 +11,8 @@ import time
 from cassandra.cqlengine.query import DoesNotExist
 from elasticsearch import NotFoundError
 
-from inventory import catalog_search, images
+from inventory.catalog import images
+from inventory.catalog import search as catalog_search
 from inventory.contracts import CollectionCard, ProductCard, ProductPage, SearchParams, SearchResults, VariantChoice
 from inventory.documents import CollectionDocument
 from inventory.models import Product, Variant, VariantByProduct

@@ -6,7 +6,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from inventory import images, services
+from inventory import services
+from inventory.catalog import images
 from inventory.contracts import SearchParams, SortOrder
 from inventory.forms import search_params
 

@@ -19,8 +19,8 @@ from commerce import stack
 from commerce.search import concrete_indices, documents, ensure_index, es
 from commerce.temporal import connect
 from commerce.workers import run_workers
-from inventory.catalog import generate_catalog
-from inventory.catalog_store import clear_catalog, write_catalog
+from inventory.catalog.generator import generate_catalog
+from inventory.catalog.store import clear_catalog, write_catalog
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -6,8 +6,8 @@ from django.core.management import call_command
 
 from commerce.cassandra import session, table
 from commerce.search import concrete_indices
-from inventory.catalog import generate_catalog
-from inventory.catalog_store import write_catalog
+from inventory.catalog.generator import generate_catalog
+from inventory.catalog.store import write_catalog
 from inventory.documents import CollectionDocument, ProductDocument
 from tests.conftest import TEST_CATALOG_PRODUCTS
 

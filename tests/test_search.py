@@ -7,7 +7,7 @@ import pytest
 from django.http import QueryDict
 
 from inventory import services
-from inventory.catalog_search import PAGE_SIZE
+from inventory.catalog.search import PAGE_SIZE
 from inventory.contracts import PRICE_BUCKETS
 from inventory.forms import search_params
 from tests.conftest import TEST_CATALOG_PRODUCTS

@@ -2,8 +2,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from inventory.catalog import DEFAULT_PRODUCTS, DEFAULT_SEED, generate_catalog
-from inventory.catalog_store import clear_catalog, write_catalog
+from inventory.catalog.generator import DEFAULT_PRODUCTS, DEFAULT_SEED, generate_catalog
+from inventory.catalog.store import clear_catalog, write_catalog
 
 
 class Command(BaseCommand):

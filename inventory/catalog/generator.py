@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from django.utils.text import slugify
 
 from inventory.contracts import VariantSummary
-from inventory.catalog_vocabulary import (
+from inventory.catalog.vocabulary import (
     CARE_BY_MATERIAL,
     CARE_DEFAULT,
     COLLECTIONS,

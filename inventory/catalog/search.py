@@ -22,9 +22,9 @@ from inventory.contracts import (
     SearchResults,
     SortOrder,
 )
-from inventory.catalog_vocabulary import SIZE_ORDER
+from inventory.catalog.vocabulary import SIZE_ORDER
 from inventory.documents import ProductDocument
-from inventory.images import url as image_url
+from inventory.catalog.images import url as image_url
 
 PAGE_SIZE = 24
 MAX_RESULT_WINDOW = 10_000  # Elasticsearch's default index.max_result_window

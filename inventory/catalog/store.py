@@ -14,7 +14,7 @@ from cassandra.concurrent import execute_concurrent_with_args
 
 from commerce.cassandra import prepare, session, table
 from commerce.progress import Progress
-from inventory.catalog import Catalog
+from inventory.catalog.generator import Catalog
 
 CATALOG_TABLES = ("suppliers", "collections", "products", "products_by_collection", "variants",
                   "variants_by_product", "inventory_stock", "inventory_reservations", "reservations_by_cart")
