@@ -139,7 +139,15 @@ TEMPORAL_ACTIVITY_THREADS = env_int("TEMPORAL_ACTIVITY_THREADS", 32)
 CART_HOLD_TTL_SECONDS = env_int("CART_HOLD_TTL_SECONDS", 15 * 60)
 CART_IDLE_EXPIRY_SECONDS = env_int("CART_IDLE_EXPIRY_SECONDS", 30 * 24 * 3600)
 CART_CONTINUE_AS_NEW_AFTER = env_int("CART_CONTINUE_AS_NEW_AFTER", 100)
-INVENTORY_SWEEP_SECONDS = env_int("INVENTORY_SWEEP_SECONDS", 5 * 60)
+# What one visitor can hold: lines per cart, units of one SKU per cart, new carts per client a minute.
+CART_MAX_LINES = env_int("CART_MAX_LINES", 30)
+CART_MAX_UNITS_PER_SKU = env_int("CART_MAX_UNITS_PER_SKU", 20)
+CART_CREATIONS_PER_MINUTE = env_int("CART_CREATIONS_PER_MINUTE", 10)
+# How long the web tier waits for a cart update before telling the shopper it is queued.
+CART_UPDATE_TIMEOUT_SECONDS = env_int("CART_UPDATE_TIMEOUT_SECONDS", 10)
+# The inventory service sweeps expired holds on its own timer, whatever the signal traffic.
+INVENTORY_SWEEP_SECONDS = env_int("INVENTORY_SWEEP_SECONDS", 60)
+INVENTORY_SWEEP_PAGE_SIZE = env_int("INVENTORY_SWEEP_PAGE_SIZE", 500)
 INVENTORY_CONTINUE_AS_NEW_ROUNDS = env_int("INVENTORY_CONTINUE_AS_NEW_ROUNDS", 100)
 
 SHOP_NAME = env_str("SHOP_NAME", "Heron & Co.")
