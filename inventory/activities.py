@@ -5,14 +5,29 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from cassandra.cqlengine.query import LWTException
+from django.conf import settings
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from inventory import stock
 from inventory.catalog import images
-from inventory.contracts import HoldRequest, HoldResult, VariantInfo
-from inventory.models import Product, Variant
+from inventory.contracts import (
+    SERVICE_WORKFLOW_ID,
+    TASK_QUEUE,
+    HoldRequest,
+    HoldResult,
+    InventoryActivities,
+    InventoryServiceInput,
+    InventorySignals,
+    InventoryWorkflows,
+    StockChangeRequest,
+    StockLevel,
+    VariantInfo,
+)
+from inventory.models import Product, StockChangeRecord, Variant
 from inventory.projection import colour_hex
+from inventory.sweeper import SweepProgress, sweep_page
 
 
 def _refusal(error: stock.StockError) -> ApplicationError:
@@ -20,7 +35,7 @@ def _refusal(error: stock.StockError) -> ApplicationError:
     return ApplicationError(str(error), *details, type=error.kind, non_retryable=True)
 
 
-@activity.defn(name="lookup_variant")
+@activity.defn(name=InventoryActivities.LOOKUP_VARIANT)
 def lookup_variant(sku: str) -> VariantInfo:
     variant = Variant.objects.filter(sku=sku).first()
     product = Product.objects.filter(slug=variant.product_slug).first() if variant else None
@@ -37,7 +52,7 @@ def lookup_variant(sku: str) -> VariantInfo:
     )
 
 
-@activity.defn(name="hold_stock")
+@activity.defn(name=InventoryActivities.HOLD_STOCK)
 def hold_stock(request: HoldRequest) -> HoldResult:
     try:
         return stock.hold(request.reservation_id, request.sku, request.quantity,
@@ -46,25 +61,35 @@ def hold_stock(request: HoldRequest) -> HoldResult:
         raise _refusal(error) from None
 
 
-@activity.defn(name="release_stock")
+@activity.defn(name=InventoryActivities.RELEASE_STOCK)
 def release_stock(reservation_id: str) -> bool:
     return stock.release(reservation_id)
 
 
-@activity.defn(name="release_holds")
+@activity.defn(name=InventoryActivities.RELEASE_HOLDS)
 def release_holds(reservation_ids: list[str]) -> int:
     return sum(1 for rid in reservation_ids if stock.release(rid))
 
 
-@activity.defn(name="notify_stock_changed")
+def service_input() -> InventoryServiceInput:
+    return InventoryServiceInput(sweep_interval_seconds=settings.INVENTORY_SWEEP_SECONDS,
+                                 max_rounds=settings.INVENTORY_CONTINUE_AS_NEW_ROUNDS)
+
+
+@activity.defn(name=InventoryActivities.NOTIFY_STOCK_CHANGED)
 async def notify_stock_changed(skus: list[str]) -> None:
     """Tell the inventory service which SKUs moved (signal-with-start: it starts on first use)."""
-    from inventory.services import signal_stock_changed
+    await activity.client().start_workflow(
+        InventoryWorkflows.SERVICE,
+        service_input(),
+        id=SERVICE_WORKFLOW_ID,
+        task_queue=TASK_QUEUE,
+        start_signal=InventorySignals.SKUS_CHANGED,
+        start_signal_args=[sorted(set(skus))],
+    )
 
-    await signal_stock_changed(activity.client(), skus)
 
-
-@activity.defn(name="project_availability")
+@activity.defn(name=InventoryActivities.PROJECT_AVAILABILITY)
 def project_availability(skus: list[str]) -> int:
     """Write the availability of these SKUs' products into the `products` index. Returns products updated."""
     from inventory.documents import ProductDocument
@@ -76,8 +101,37 @@ def project_availability(skus: list[str]) -> int:
     return len(listings)
 
 
-@activity.defn(name="sweep_expired_holds")
+@activity.defn(name=InventoryActivities.SWEEP_EXPIRED_HOLDS)
 def sweep_expired_holds(as_of: str) -> list[str]:
-    """Release holds whose time ran out by `as_of` (the service's workflow time) and finish
-    half-done releases. Returns the SKUs that moved."""
-    return stock.sweep_expired(datetime.fromisoformat(as_of))
+    """Release holds whose time ran out by `as_of` (the service's workflow time), a page of the
+    reservation index at a time. Each page is heartbeated, so a retried attempt resumes where the
+    last one got to. Returns the SKUs that moved."""
+    progress = SweepProgress()
+    details = activity.info().heartbeat_details
+    if details:
+        state, released = details[0]
+        progress = SweepProgress(bytes.fromhex(state) if state else None, set(released))
+    moment = datetime.fromisoformat(as_of)
+    while not progress.done:
+        sweep_page(progress, moment, settings.INVENTORY_SWEEP_PAGE_SIZE)
+        activity.heartbeat([(progress.paging_state or b"").hex(), sorted(progress.released_skus)])
+    return sorted(progress.released_skus)
+
+
+@activity.defn(name=InventoryActivities.APPLY_STOCK_CHANGE)
+def apply_stock_change(request: StockChangeRequest) -> StockLevel:
+    """Apply a stock change once and record it (who, why, the count after) in `stock_changes`."""
+    change, at = request.change, datetime.fromisoformat(request.applied_at)
+    try:
+        row, _ = stock.apply_change(change, at)
+    except stock.StockError as error:
+        raise _refusal(error) from None
+    # Written whether or not this attempt applied the change: a crash before this line is healed
+    # by the retry, and the same key makes a second write the same row.
+    try:
+        StockChangeRecord.if_not_exists().create(
+            sku=change.sku, changed_at=at, command_id=change.command_id, supplier_id=change.supplier_id,
+            delta=change.delta, on_hand_after=row.on_hand, reason=change.reason, actor=change.actor)
+    except LWTException:
+        pass  # recorded by an earlier attempt
+    return StockLevel(row.sku, row.supplier_id, row.on_hand, row.reserved, len(row.holds))

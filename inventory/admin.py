@@ -1,50 +1,85 @@
-"""Admin pages of the inventory: stock levels per SKU, and restocking."""
+"""Admin pages of the inventory: stock levels per SKU, and stock changes with a reason.
+
+Looking needs the `view_inventorystock` permission, changing needs `change_inventorystock`.
+Every change is a command with an id (rendered into the form), applied once by the inventory
+domain however often the form is submitted.
+"""
 
 from asgiref.sync import async_to_sync
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils.http import urlencode
 
-from commerce.temporal import get_client
 from inventory import services
-from inventory.stock import StockError
+from inventory.contracts import MAX_REASON_LENGTH, MAX_STOCK_DELTA, StockChange
+
+VIEW_PERMISSION = "inventory.view_inventorystock"
+CHANGE_PERMISSION = "inventory.change_inventorystock"
 
 
-class RestockForm(forms.Form):
-    sku = forms.CharField(max_length=64)
-    supplier_id = forms.CharField(max_length=64)
-    quantity = forms.IntegerField(min_value=-100_000, max_value=100_000,
-                                  help_text="Units to add; negative to correct a count down.")
+class StockChangeForm(forms.Form):
+    command_id = forms.RegexField(regex=r"^[a-f0-9]{32}$", widget=forms.HiddenInput)
+    sku = forms.RegexField(regex=r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
+    supplier_id = forms.RegexField(regex=r"^[a-z0-9][a-z0-9-]{0,63}$")
+    delta = forms.IntegerField(min_value=-MAX_STOCK_DELTA, max_value=MAX_STOCK_DELTA,
+                               help_text="Units to add; negative to correct a count down.")
+    reason = forms.CharField(max_length=MAX_REASON_LENGTH, strip=True)
+
+    def clean_delta(self):
+        delta = self.cleaned_data["delta"]
+        if delta == 0:
+            raise forms.ValidationError("A change of zero units changes nothing.")
+        return delta
 
 
-async def _restock(sku: str, supplier_id: str, quantity: int):
-    return await services.restock(await get_client(), sku, supplier_id, quantity)
+def _first_error(form: forms.Form) -> str:
+    field, errors = next(iter(form.errors.items()))
+    return f"{field.replace('_', ' ').capitalize()}: {errors[0]}"
 
 
 def stock_view(request):
-    query = request.GET.get("q", "").strip()[:100]
+    if not request.user.has_perm(VIEW_PERMISSION):
+        raise PermissionDenied
+    can_change = request.user.has_perm(CHANGE_PERMISSION)
     if request.method == "POST":
-        form = RestockForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                row = async_to_sync(_restock)(data["sku"], data["supplier_id"], data["quantity"])
-            except StockError as error:
-                messages.error(request, str(error))
-            else:
-                messages.success(request, f"{row.sku} at {row.supplier_id}: {row.on_hand} on hand, "
-                                          f"{row.available} available. The storefront updates shortly.")
-        else:
-            messages.error(request, "Restock needs a SKU, a supplier and a whole number of units.")
-        return redirect(f"{request.path}?q={request.POST.get('sku', '')}")
+        if not can_change:
+            raise PermissionDenied
+        return _change_stock(request)
+    query = request.GET.get("q", "").strip()[:100]
+    rows = services.stock_levels(query) if query else []
     context = {
         **admin.site.each_context(request),
         "title": "Stock",
         "query": query,
-        "rows": services.stock_levels(query) if query else [],
+        "rows": rows,
+        "can_change": can_change,
+        "command_id": services.new_command_id(),
+        "changes": services.stock_changes(rows[0].sku) if len({row.sku for row in rows}) == 1 else [],
     }
     return TemplateResponse(request, "inventory/admin_stock.html", context)
 
 
-admin.site.register_page("inventory/stock/", stock_view, "inventory-stock", "Stock levels and restocking")
+def _change_stock(request):
+    form = StockChangeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
+        return redirect(f"{request.path}?{urlencode({'q': request.POST.get('sku', '')[:64]})}")
+    data = form.cleaned_data
+    change = StockChange(data["command_id"], data["sku"], data["supplier_id"], data["delta"], data["reason"],
+                         actor=request.user.get_username())
+    try:
+        level = async_to_sync(services.change_stock)(change)
+    except services.StockChangeRefused as refusal:
+        messages.error(request, str(refusal))
+    except services.StockChangePending as pending:
+        messages.warning(request, str(pending))
+    else:
+        messages.success(request, f"{level.sku} at {level.supplier_id}: {level.on_hand} on hand, "
+                                  f"{level.available} available. The storefront updates shortly.")
+    return redirect(f"{request.path}?{urlencode({'q': data['sku']})}")
+
+
+admin.site.register_page("inventory/stock/", stock_view, "inventory-stock", "Stock levels and stock changes")

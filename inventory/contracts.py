@@ -19,6 +19,11 @@ def stock_change_workflow_id(command_id: str) -> str:
     return f"stock-change-{command_id}"
 
 
+class InventoryWorkflows:
+    SERVICE = "InventoryService"
+    STOCK_CHANGE = "StockChange"
+
+
 class InventoryActivities:
     """Activity names of the inventory. The cart runs the first three as local activities."""
 
@@ -71,12 +76,49 @@ class VariantSummary:
 
 
 class ReservationStatus:
-    """States of a stock reservation (plain strings: they are stored and compared as text)."""
+    """What the sweeper's index says of a hold (plain strings: stored and compared as text).
+    A released or committed hold has no index row: it left the stock row, and the index with it."""
 
     HELD = "held"
     CONFIRMED = "confirmed"
-    COMMITTED = "committed"
-    RELEASED = "released"
+
+
+MAX_STOCK_DELTA = 100_000  # units one stock change may add or remove
+MAX_REASON_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class StockChange:
+    """A command to add units to a SKU at a supplier (negative: correct a count down), applied once
+    by its id however often it is sent."""
+
+    command_id: str
+    sku: str
+    supplier_id: str
+    delta: int
+    reason: str
+    actor: str = ""
+
+
+@dataclass(frozen=True)
+class StockChangeRequest:
+    """What the stock change workflow hands its activity: the command and the workflow's time."""
+
+    change: StockChange
+    applied_at: str  # ISO 8601
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    sku: str
+    supplier_id: str
+    on_hand: int
+    reserved: int
+    holds: int  # how many reservations hold units
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
 
 
 @dataclass(frozen=True)
@@ -113,10 +155,12 @@ class VariantInfo:
 @dataclass(frozen=True)
 class InventoryServiceInput:
     dirty: list[str] = field(default_factory=list)
-    sweep_interval_seconds: int = 300
+    sweep_interval_seconds: int = 60
     max_rounds: int = 100
     projected: int = 0  # SKUs projected so far, over every run
     swept: int = 0  # sweeps so far, over every run
+    next_sweep_at: str = ""  # ISO 8601; carried over continue-as-new so the timer keeps its pace
+    project_batch_size: int = 500
 
 
 @dataclass(frozen=True)
@@ -125,6 +169,9 @@ class InventoryServiceStatus:
     rounds: int
     projected: int
     swept: int
+    next_sweep_at: str = ""
+    failed_projections: int = 0
+    failed_sweeps: int = 0
 
 
 class SortOrder(str, Enum):

@@ -2,6 +2,15 @@
 
 Each table answers one question by its partition key: a product by slug, a variant by SKU, the
 variants of a product, the products of a collection, the stock of a SKU.
+
+These models are the schema (`sync_cassandra` creates and alters the tables from them) and serve
+simple reads. Three paths use raw CQL instead, each for a reason cqlengine cannot serve:
+- `inventory/stock.py`: every stock change is a lightweight transaction conditioned on the row
+  it read (compare-and-set), with collection-element conditions cqlengine cannot express;
+- `inventory/reservations.py`: whole-row TTLs, deletes bounded by a write timestamp, and a scan
+  that pages with the driver's paging state;
+- `inventory/catalog/store.py` and `inventory/projection.py`: bulk writes and scans with prepared
+  statements executed concurrently (seeding 2,689 products row by row through cqlengine is slow).
 """
 
 from cassandra.cqlengine import columns
@@ -108,7 +117,7 @@ class Supplier(DjangoCassandraModel):
 
 
 class InventoryStock(DjangoCassandraModel):
-    """Units of a SKU at a supplier. Changed only by compare-and-set (lightweight transactions)."""
+    """Units of a SKU at a supplier, and who holds them. Changed only by compare-and-set."""
 
     __table_name__ = "inventory_stock"
 
@@ -118,38 +127,47 @@ class InventoryStock(DjangoCassandraModel):
     reserved = columns.Integer(default=0)
     # reservation id -> units it holds; `reserved` is always their sum (see inventory/stock.py)
     holds = columns.Map(columns.Text, columns.Integer)
+    # reservation id -> when its hold lapses; a hold with no entry here is confirmed (an order owns it)
+    hold_expiry = columns.Map(columns.Text, columns.DateTime)
+    # ids of stock changes and commits applied to this row -> when: a retried command applies once
+    applied = columns.Map(columns.Text, columns.DateTime)
 
     class Meta:
         get_pk_field = "sku"
 
 
 class Reservation(DjangoCassandraModel):
-    """A hold's state and expiry, for the sweeper and for carts (the units live in the stock row)."""
+    """Where to find a hold (its SKU and supplier) and when it lapses: the sweeper's index.
+
+    The stock row is the truth; this row is written before the stock row changes and with a
+    TTL on every cell, so a hold that is never swept still leaves no row behind."""
 
     __table_name__ = "inventory_reservations"
 
     reservation_id = columns.Text(primary_key=True)
     sku = columns.Text(required=True)
     supplier_id = columns.Text(default="")
-    quantity = columns.Integer(default=0)
     cart_id = columns.Text(default="")
     status = columns.Text(default="")
     expires_at = columns.DateTime()
-    updated_at = columns.DateTime()
 
     class Meta:
         get_pk_field = "reservation_id"
 
 
-class ReservationByCart(DjangoCassandraModel):
-    __table_name__ = "reservations_by_cart"
+class StockChangeRecord(DjangoCassandraModel):
+    """Every stock change command applied, newest first per SKU: who, why, and the count after."""
 
-    cart_id = columns.Text(partition_key=True)
-    reservation_id = columns.Text(primary_key=True)
-    sku = columns.Text(default="")
-    quantity = columns.Integer(default=0)
-    status = columns.Text(default="")
-    expires_at = columns.DateTime()
+    __table_name__ = "stock_changes"
+
+    sku = columns.Text(partition_key=True)
+    changed_at = columns.DateTime(primary_key=True, clustering_order="DESC")
+    command_id = columns.Text(primary_key=True)
+    supplier_id = columns.Text(default="")
+    delta = columns.Integer(default=0)
+    on_hand_after = columns.Integer(default=0)
+    reason = columns.Text(default="")
+    actor = columns.Text(default="")
 
     class Meta:
-        get_pk_field = "cart_id"
+        get_pk_field = "sku"

@@ -6,17 +6,42 @@ its prices and availability are the live ones.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 
+from cassandra import DriverException
+from cassandra.cluster import NoHostAvailable
 from cassandra.cqlengine.query import DoesNotExist
-from elasticsearch import NotFoundError
+from elasticsearch import ApiError, NotFoundError, TransportError
 
 from inventory.catalog import images
 from inventory.catalog import search as catalog_search
+from temporalio.client import WorkflowFailureError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from commerce.temporal import get_client
+from inventory.contracts import (
+    TASK_QUEUE,
+    InventoryWorkflows,
+    StockChange,
+    StockErrors,
+    StockLevel,
+    stock_change_workflow_id,
+)
 from inventory.contracts import CollectionCard, ProductCard, ProductPage, SearchParams, SearchResults, VariantChoice
 from inventory.documents import CollectionDocument
-from inventory.models import Product, Variant, VariantByProduct
+from inventory.models import Product, StockChangeRecord, Variant, VariantByProduct
 from inventory.projection import available_by_sku, colour_hex
+from inventory.stock import stock_rows
+
+logger = logging.getLogger(__name__)
 
 COLLECTIONS_TTL_SECONDS = 60.0
 _collections_cache: tuple[float, list[CollectionCard]] | None = None
@@ -24,6 +49,51 @@ _collections_cache: tuple[float, list[CollectionCard]] | None = None
 
 class NotFound(LookupError):
     """No such product, variant or collection."""
+
+
+class Unavailable(RuntimeError):
+    """A store a page needs does not answer; `message` names what, in the shopper's words."""
+
+    message = "The shop is unavailable right now"
+
+    def __init__(self) -> None:
+        super().__init__(self.message)
+
+
+class SearchUnavailable(Unavailable):
+    """Elasticsearch (search, listings, collections) does not answer."""
+
+    message = "Search is unavailable right now"
+
+
+class CatalogUnavailable(Unavailable):
+    """Cassandra (product pages: live prices and stock) does not answer."""
+
+    message = "The catalog is unavailable right now"
+
+
+@contextmanager
+def _search_store() -> Iterator[None]:
+    try:
+        yield
+    except TransportError as exc:  # refused, timed out, cut off
+        logger.warning("elasticsearch unavailable: %s", exc)
+        raise SearchUnavailable() from exc
+    except ApiError as exc:
+        # 404 is "not indexed yet" (callers show an empty shop); 429 and 5xx are the cluster failing.
+        if exc.meta.status == 429 or exc.meta.status >= 500:
+            logger.warning("elasticsearch unavailable: %s", exc)
+            raise SearchUnavailable() from exc
+        raise
+
+
+@contextmanager
+def _catalog_store() -> Iterator[None]:
+    try:
+        yield
+    except (NoHostAvailable, DriverException) as exc:  # no host, timeouts, too few replicas
+        logger.warning("cassandra unavailable: %s", exc)
+        raise CatalogUnavailable() from exc
 
 
 def _collection_card(doc) -> CollectionCard:
@@ -44,7 +114,8 @@ def list_collections() -> list[CollectionCard]:
     if _collections_cache is None or now - _collections_cache[0] > COLLECTIONS_TTL_SECONDS:
         search = CollectionDocument.search().sort("position")[:500]
         try:
-            cards = [_collection_card(doc) for doc in search.execute()]
+            with _search_store():
+                cards = [_collection_card(doc) for doc in search.execute()]
         except NotFoundError:
             return []  # not indexed yet (a fresh install before `reindex`): an empty shop, not an error
         _collections_cache = (now, cards)
@@ -61,7 +132,8 @@ def get_collection(slug: str) -> CollectionCard:
 def search(params: SearchParams, with_collection_facet: bool = True) -> SearchResults:
     names = {collection.slug: collection.name for collection in list_collections()}
     try:
-        return catalog_search.search_products(params, names, with_collection_facet)
+        with _search_store():
+            return catalog_search.search_products(params, names, with_collection_facet)
     except NotFoundError:
         return SearchResults(params=params, total=0, page=1, pages=1, cards=(), facets=())
 
@@ -71,6 +143,19 @@ def featured_products(limit: int = 8) -> list[ProductCard]:
 
 
 def product_page(slug: str, sku: str | None = None) -> ProductPage:
+    """The live product page from Cassandra; without Elasticsearch it only loses its collection links."""
+    with _catalog_store():
+        return _product_page(slug, sku)
+
+
+def _collections_if_searchable() -> list[CollectionCard]:
+    try:
+        return list_collections()
+    except SearchUnavailable:
+        return []  # the product page still sells without its breadcrumbs
+
+
+def _product_page(slug: str, sku: str | None) -> ProductPage:
     try:
         product = Product.objects.get(slug=slug)
     except DoesNotExist:
@@ -121,7 +206,7 @@ def product_page(slug: str, sku: str | None = None) -> ProductPage:
             note="" if units > 0 else "sold out",
         ))
 
-    names = {collection.slug: collection for collection in list_collections()}
+    names = {collection.slug: collection for collection in _collections_if_searchable()}
     return ProductPage(
         slug=product.slug,
         name=product.name,
@@ -142,52 +227,63 @@ def product_page(slug: str, sku: str | None = None) -> ProductPage:
     )
 
 
-INVENTORY_SERVICE_ID = "inventory-service"
-INVENTORY_TASK_QUEUE = "inventory"
+# -- stock: what the admin and operator commands call ------------------------------------------
+
+STOCK_CHANGE_WAIT_SECONDS = 10.0
 
 
-async def signal_stock_changed(client, skus: list[str]) -> None:
-    """Signal-with-start the inventory service: it starts on the first stock change."""
-    from django.conf import settings
-
-    from inventory.contracts import InventoryServiceInput
-    from inventory.workflows import InventoryServiceWorkflow
-
-    await client.start_workflow(
-        InventoryServiceWorkflow.run,
-        InventoryServiceInput(sweep_interval_seconds=settings.INVENTORY_SWEEP_SECONDS,
-                              max_rounds=settings.INVENTORY_CONTINUE_AS_NEW_ROUNDS),
-        id=INVENTORY_SERVICE_ID,
-        task_queue=INVENTORY_TASK_QUEUE,
-        start_signal="skus_changed",
-        start_signal_args=[sorted(set(skus))],
-    )
+class StockChangeRefused(Exception):
+    """The inventory said no (unknown SKU, below what is held, out of range): `str()` says why."""
 
 
-def stock_levels(query: str, limit: int = 200) -> list[dict]:
+class StockChangePending(Exception):
+    """The change was accepted but not confirmed in time: it applies when the inventory worker runs."""
+
+
+def new_command_id() -> str:
+    return uuid.uuid4().hex
+
+
+async def change_stock(change: StockChange, wait_seconds: float = STOCK_CHANGE_WAIT_SECONDS) -> StockLevel:
+    """Apply a stock change command through its own workflow, once per command id: sending the
+    same command again (a double-submitted form, a retried command) attaches to the first."""
+    client = await get_client()
+    handle = client.get_workflow_handle(stock_change_workflow_id(change.command_id), result_type=StockLevel)
+    try:
+        handle = await client.start_workflow(
+            InventoryWorkflows.STOCK_CHANGE, change, id=handle.id, task_queue=TASK_QUEUE,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            execution_timeout=timedelta(days=1), result_type=StockLevel)
+    except WorkflowAlreadyStartedError:
+        pass  # applied (or refused) before: its result is the answer
+    except RPCError as error:
+        logger.warning("stock change %s could not be started: %s", change.command_id, error)
+        raise StockChangePending("The inventory service is unreachable; nothing was changed. Try again.") from error
+    try:
+        return await asyncio.wait_for(handle.result(), timeout=wait_seconds)
+    except WorkflowFailureError as failure:
+        cause = failure.cause.cause if isinstance(failure.cause, ActivityError) else failure.cause
+        if isinstance(cause, ApplicationError) and cause.type in StockErrors.NON_RETRYABLE:
+            raise StockChangeRefused(cause.message) from None
+        raise StockChangePending("The stock change failed; see the worker log.") from failure
+    except (asyncio.TimeoutError, RPCError) as error:
+        raise StockChangePending("The stock change is queued and applies as soon as the inventory worker runs;"
+                                 " it will not apply twice.") from error
+
+
+def stock_levels(query: str, limit: int = 200) -> list[StockLevel]:
     """Stock rows for the admin page: by exact SKU, or every SKU of a product slug."""
-    from inventory.stock import stock_rows
-
-    query = query.strip()
+    query = query.strip()[:100]
     if not query:
         return []
     skus = [query] if Variant.objects.filter(sku=query).first() else [
         row.sku for row in VariantByProduct.objects.filter(product_slug=query)
     ]
-    rows = []
-    for sku in skus[:limit]:
-        for row in stock_rows(sku):
-            rows.append({"sku": row.sku, "supplier_id": row.supplier_id, "on_hand": row.on_hand,
-                         "reserved": row.reserved, "available": row.available, "holds": len(row.holds)})
-    return rows
+    return [StockLevel(row.sku, row.supplier_id, row.on_hand, row.reserved, len(row.holds))
+            for sku in skus[:limit] for row in stock_rows(sku)]
 
 
-async def restock(client, sku: str, supplier_id: str, quantity: int):
-    """Add units (or correct a count) and tell the inventory service, which re-projects the SKU."""
-    from asgiref.sync import sync_to_async
-
-    from inventory.stock import restock as restock_row
-
-    row = await sync_to_async(restock_row, thread_sensitive=False)(sku, supplier_id, quantity)
-    await signal_stock_changed(client, [sku])
-    return row
+def stock_changes(sku: str, limit: int = 20) -> list[StockChangeRecord]:
+    """The latest stock changes of a SKU, newest first."""
+    return list(StockChangeRecord.objects.filter(sku=sku).limit(limit))

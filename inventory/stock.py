@@ -1,30 +1,36 @@
-"""Stock and reservations, changed only by Cassandra lightweight transactions.
+"""Stock and holds, changed only by Cassandra lightweight transactions (compare-and-set).
 
-The stock row of a SKU at a supplier carries `on_hand`, `reserved` and `holds`, a map from
-reservation id to the units it holds. Every change is one compare-and-set on that single row
-(`IF reserved = ? AND holds[rid] = ?`), so the count and the holds behind it can never disagree
-and no interleaving of shoppers can reserve more than is on hand. The map also makes every
-operation idempotent by reservation id: repeating a hold of 3 when 3 are held changes nothing.
+The stock row of a SKU at a supplier is the whole truth: `on_hand`, `reserved`, `holds` (reservation
+id -> units), `hold_expiry` (reservation id -> when a hold lapses; none for a confirmed hold) and
+`applied` (ids of the changes and commits already applied). Every change is one compare-and-set on
+that row, conditioned on what was read of it (`IF on_hand = ? AND reserved = ? AND holds[rid] = ?
+...`), so the count and the holds behind it never disagree, no interleaving of shoppers can reserve
+more than is on hand, and repeating any operation changes nothing.
 
-`inventory_reservations` and `reservations_by_cart` record each hold's state and expiry for the
-sweeper and for carts; they are written after the stock row and converge on retry.
+Each CAS loop gives up after CAS_BUDGET_SECONDS with `Contention`, so a call always ends well
+inside the timeout of the activity that makes it; the activity's retry policy tries again.
+
+The sweeper's index (inventory/reservations.py) is written before the stock row, so a crash
+between the two writes is always recoverable: see that module.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from cassandra import ConsistencyLevel, WriteTimeout
 from cassandra.query import SimpleStatement
 
 from commerce.cassandra import session, table
-from inventory.contracts import HoldResult, ReservationStatus
+from inventory import reservations
+from inventory.contracts import MAX_STOCK_DELTA, HoldResult, ReservationStatus, StockChange, StockErrors
 
-MAX_ATTEMPTS = 200
-RELEASED_ROW_TTL_SECONDS = 7 * 24 * 3600  # finished reservations are kept a week for inspection
+CAS_BUDGET_SECONDS = 1.5
+MAX_ON_HAND = 10_000_000
+APPLIED_KEPT_FOR = timedelta(days=30)  # a retried command older than this is not expected
 
 
 class StockError(Exception):
@@ -34,33 +40,35 @@ class StockError(Exception):
 
 
 class OutOfStock(StockError):
-    kind = "OutOfStock"
+    kind = StockErrors.OUT_OF_STOCK
 
     def __init__(self, sku: str, requested: int, available: int) -> None:
         self.sku, self.requested, self.available = sku, requested, available
-        if available <= 0:
-            text = "this item is sold out"
-        else:
-            text = f"only {available} left"
+        text = "this item is sold out" if available <= 0 else f"only {available} left"
         super().__init__(f"Sorry, {text} (you asked for {requested}).")
 
 
 class UnknownSku(StockError):
-    kind = "UnknownSku"
+    kind = StockErrors.UNKNOWN_SKU
 
-    def __init__(self, sku: str) -> None:
-        super().__init__(f"There is no product with SKU {sku!r}.")
+    def __init__(self, sku: str, supplier_id: str = "") -> None:
+        where = f" at supplier {supplier_id!r}" if supplier_id else ""
+        super().__init__(f"There is no stock of SKU {sku!r}{where}.")
 
 
 class HoldNotActive(StockError):
-    kind = "HoldNotActive"
+    kind = StockErrors.HOLD_NOT_ACTIVE
 
     def __init__(self, reservation_id: str, status: str) -> None:
         super().__init__(f"Reservation {reservation_id} is {status or 'missing'}, not held.")
 
 
+class InvalidStockChange(StockError):
+    kind = StockErrors.INVALID_STOCK_CHANGE
+
+
 class Contention(Exception):
-    """Too many concurrent writers on one SKU; a retry later will succeed."""
+    """Too many concurrent writers on one SKU, or a store too slow to answer: a retry may succeed."""
 
 
 @dataclass(frozen=True)
@@ -70,292 +78,243 @@ class StockRow:
     on_hand: int
     reserved: int
     holds: dict[str, int]
+    hold_expiry: dict[str, datetime] = field(default_factory=dict)
+    applied: dict[str, datetime] = field(default_factory=dict)
 
     @property
     def available(self) -> int:
         return self.on_hand - self.reserved
+
+    def is_confirmed(self, rid: str) -> bool:
+        return rid in self.holds and rid not in self.hold_expiry
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
 def _row(record: dict) -> StockRow:
-    return StockRow(record["sku"], record["supplier_id"], record["on_hand"] or 0, record["reserved"] or 0,
-                    dict(record.get("holds") or {}))
+    return StockRow(
+        record["sku"], record["supplier_id"], record["on_hand"] or 0, record["reserved"] or 0,
+        dict(record.get("holds") or {}),
+        {rid: _utc(at) for rid, at in (record.get("hold_expiry") or {}).items()},
+        {key: _utc(at) for key, at in (record.get("applied") or {}).items()},
+    )
 
 
 def stock_rows(sku: str, serial: bool = False) -> list[StockRow]:
     statement = SimpleStatement(
-        f"SELECT sku, supplier_id, on_hand, reserved, holds FROM {table('inventory_stock')} WHERE sku = %s",
+        f"SELECT sku, supplier_id, on_hand, reserved, holds, hold_expiry, applied FROM {table('inventory_stock')}"
+        " WHERE sku = %s",
         consistency_level=ConsistencyLevel.SERIAL if serial else ConsistencyLevel.LOCAL_ONE,
     )
     return [_row(record) for record in session().execute(statement, [sku])]
 
 
-def _backoff(attempt: int) -> None:
-    time.sleep(min(0.05, 0.002 * attempt) * random.random())
+def _holding(sku: str, rid: str) -> StockRow | None:
+    return next((row for row in stock_rows(sku, serial=True) if rid in row.holds), None)
 
 
-def _cas(row: StockRow, assignments: str, values: list, rid: str) -> bool:
-    """One compare-and-set on a stock row, conditioned on everything we read of it."""
-    cql = (
-        f"UPDATE {table('inventory_stock')} SET {assignments} WHERE sku = %s AND supplier_id = %s "
-        f"IF on_hand = %s AND reserved = %s AND holds[%s] = %s"
-    )
-    held = row.holds.get(rid)
+class _Attempts:
+    """Compare-and-set attempts within a time budget, with a short random backoff between them."""
+
+    def __init__(self, sku: str) -> None:
+        self.sku = sku
+        self.deadline = time.monotonic() + CAS_BUDGET_SECONDS
+        self.count = 0
+
+    def __iter__(self):
+        while self.count == 0 or time.monotonic() < self.deadline:
+            if self.count:
+                time.sleep(min(0.05, 0.002 * self.count) * random.random())
+            self.count += 1
+            yield self.count
+        raise Contention(f"stock of {self.sku} is too contended; try again")
+
+    @property
+    def serial(self) -> bool:
+        """The first read may be stale (cheap); after a lost race, read what Paxos committed."""
+        return self.count > 1
+
+
+def _cas(row: StockRow, assignments: str, values: list, rid: str | None = None,
+         expiry_known: bool = False) -> bool:
+    """One compare-and-set on a stock row, conditioned on what we read of it: the counts, and the
+    hold (and its expiry) of `rid` when the change concerns one."""
+    conditions, condition_values = ["on_hand = %s", "reserved = %s"], [row.on_hand, row.reserved]
+    if rid is not None:
+        conditions.append("holds[%s] = %s")
+        condition_values += [rid, row.holds.get(rid)]
+        if expiry_known:
+            conditions.append("hold_expiry[%s] = %s")
+            condition_values += [rid, row.hold_expiry.get(rid)]
+    cql = (f"UPDATE {table('inventory_stock')} SET {assignments} WHERE sku = %s AND supplier_id = %s"
+           f" IF {' AND '.join(conditions)}")
     try:
-        result = session().execute(cql, [*values, row.sku, row.supplier_id, row.on_hand, row.reserved, rid, held])
+        result = session().execute(cql, [*values, row.sku, row.supplier_id, *condition_values])
     except WriteTimeout:
         # A timed-out CAS may or may not have applied: the caller re-reads with SERIAL and decides.
         return False
     return result.was_applied
 
 
-def _upsert_reservation(rid: str, sku: str, supplier_id: str, quantity: int, cart_id: str,
-                        status: str, expires_at: datetime | None, existing: bool) -> None:
-    """Record a hold, as held, from nothing or from held or released (never from confirmed).
-
-    Every write to a reservation row is a lightweight transaction: Cassandra orders plain writes
-    and LWTs by different clocks, so mixing them can lose the later write. `existing` says which
-    write will most likely apply, so the common case costs one round of Paxos."""
-    now = _now()
-
-    def insert() -> bool:
-        return session().execute(
-            f"INSERT INTO {table('inventory_reservations')} (reservation_id, sku, supplier_id, quantity, cart_id,"
-            f" status, expires_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) IF NOT EXISTS",
-            [rid, sku, supplier_id, quantity, cart_id, status, expires_at, now],
-        ).was_applied
-
-    def update(previous: str) -> bool:
-        return session().execute(
-            f"UPDATE {table('inventory_reservations')} SET sku = %s, supplier_id = %s, quantity = %s,"
-            f" cart_id = %s, status = %s, expires_at = %s, updated_at = %s WHERE reservation_id = %s"
-            f" IF status = %s",
-            [sku, supplier_id, quantity, cart_id, status, expires_at, now, rid, previous],
-        ).was_applied
-
-    attempts = ([lambda: update(ReservationStatus.HELD), insert] if existing
-                else [insert, lambda: update(ReservationStatus.RELEASED)])
-    attempts.append(lambda: update(ReservationStatus.HELD) if not existing else update(ReservationStatus.RELEASED))
-    if not any(attempt() for attempt in attempts):
-        current = reservation(rid)
-        raise HoldNotActive(rid, current["status"] if current else "")
-    if cart_id:
-        session().execute(
-            f"INSERT INTO {table('reservations_by_cart')} (cart_id, reservation_id, sku, quantity, status,"
-            f" expires_at) VALUES (%s, %s, %s, %s, %s, %s)",
-            [cart_id, rid, sku, quantity, status, expires_at],
-        )
-
-
-def reservation(rid: str) -> dict | None:
-    statement = SimpleStatement(
-        f"SELECT * FROM {table('inventory_reservations')} WHERE reservation_id = %s",
-        consistency_level=ConsistencyLevel.SERIAL,
-    )
-    return session().execute(statement, [rid]).one()
-
-
-def _set_status(rid: str, status: str, expected: tuple[str, ...], expires_at=None, ttl: int | None = None) -> bool:
-    """Move a reservation row to `status` only from one of `expected`: the guard against, say,
-    confirming a hold that the sweeper released a moment ago."""
-    for current in expected:
-        using = f" USING TTL {ttl}" if ttl else ""
-        result = session().execute(
-            f"UPDATE {table('inventory_reservations')}{using} SET status = %s, expires_at = %s, updated_at = %s"
-            f" WHERE reservation_id = %s IF status = %s",
-            [status, expires_at, _now(), rid, current],
-        )
-        if result.was_applied:
-            return True
-    return False
-
-
-def _set_hold(sku: str, rid: str, quantity: int) -> tuple[StockRow, int | None]:
-    """Make `rid` hold exactly `quantity` units of `sku` (0 removes the hold).
-    Returns the row used and what `rid` held before (None: nothing)."""
-    for attempt in range(MAX_ATTEMPTS):
-        rows = stock_rows(sku, serial=attempt > 0)
-        if not rows:
-            raise UnknownSku(sku)
-        holding = next((row for row in rows if rid in row.holds), None)
-        if holding is None and quantity == 0:
-            return rows[0], None
-        if holding is not None and holding.holds[rid] == quantity:
-            return holding, quantity  # already so: idempotent
-        if holding is not None:
-            row = holding
-        else:
-            row = max(rows, key=lambda r: r.available)  # the supplier with the most to give
-        delta = quantity - row.holds.get(rid, 0)
-        if delta > row.available:
-            raise OutOfStock(sku, quantity, row.available + row.holds.get(rid, 0))
-        if quantity == 0:
-            applied = _cas(row, "reserved = %s, holds = holds - %s", [row.reserved + delta, {rid}], rid)
-        else:
-            applied = _cas(row, "reserved = %s, holds[%s] = %s", [row.reserved + delta, rid, quantity], rid)
-        if applied:
-            return row, row.holds.get(rid)
-        _backoff(attempt)
-    raise Contention(f"stock of {sku} is too contended; try again")
-
+# -- holds ------------------------------------------------------------------------------------
 
 def hold(rid: str, sku: str, quantity: int, expires_at: datetime, cart_id: str = "") -> HoldResult:
-    """Hold `quantity` units for reservation `rid` until `expires_at` (renewing it). Idempotent.
+    """Hold exactly `quantity` units for reservation `rid` until `expires_at` (a new hold, a changed
+    quantity or a renewal). Idempotent. Refused for a confirmed hold: an order owns those units.
 
-    Expiry times come from the caller (a workflow's clock), so holds and sweeps agree on time
-    even under Temporal's time-skipping test server."""
-    if quantity < 1:
+    Expiry times come from the caller (a workflow's clock), so holds and sweeps agree on time even
+    under Temporal's time-skipping test server."""
+    if not 1 <= quantity <= MAX_ON_HAND:
         raise ValueError("a hold is for at least one unit")
-    row, previous = _set_hold(sku, rid, quantity)
-    try:
-        _upsert_reservation(rid, sku, row.supplier_id, quantity, cart_id, ReservationStatus.HELD, expires_at,
-                            existing=previous is not None)
-    except HoldNotActive:
-        # Confirmed or committed already (an order owns it): put the stock back as it was.
-        _set_hold(sku, rid, previous or 0)
-        raise
-    return HoldResult(rid, sku, row.supplier_id, quantity, expires_at.isoformat())
+    # Cassandra keeps milliseconds: compare and condition on what it will store.
+    expires_at = _utc(expires_at).replace(microsecond=expires_at.microsecond // 1000 * 1000)
+    indexed = False
+    attempts = _Attempts(sku)
+    for _ in attempts:
+        rows = stock_rows(sku, serial=attempts.serial)
+        if not rows:
+            raise UnknownSku(sku)
+        row = next((r for r in rows if rid in r.holds), None)
+        if row is not None and row.is_confirmed(rid):
+            raise HoldNotActive(rid, ReservationStatus.CONFIRMED)
+        if row is not None and row.holds[rid] == quantity and row.hold_expiry.get(rid) == expires_at:
+            return HoldResult(rid, sku, row.supplier_id, quantity, expires_at.isoformat())
+        row = row or max(rows, key=lambda r: r.available)  # the supplier with the most to give
+        delta = quantity - row.holds.get(rid, 0)
+        if delta > row.available:
+            if indexed and rid not in row.holds:
+                reservations.forget(rid)  # our index row points at nothing: take it back
+            raise OutOfStock(sku, quantity, row.available + row.holds.get(rid, 0))
+        if not indexed:
+            reservations.record(rid, sku, row.supplier_id, ReservationStatus.HELD, expires_at, cart_id)
+            indexed = True
+        if _cas(row, "reserved = %s, holds[%s] = %s, hold_expiry[%s] = %s",
+                [row.reserved + delta, rid, quantity, rid, expires_at], rid):
+            return HoldResult(rid, sku, row.supplier_id, quantity, expires_at.isoformat())
+    raise AssertionError("unreachable")
 
 
-def renew(rid: str, expires_at: datetime) -> str:
+def renew(rid: str, expires_at: datetime, sku: str | None = None) -> str:
     """Push a held reservation's expiry to `expires_at`. Refused when it is no longer held."""
-    if not _set_status(rid, ReservationStatus.HELD, (ReservationStatus.HELD,), expires_at):
-        current = reservation(rid)
-        raise HoldNotActive(rid, current["status"] if current else "")
-    current = reservation(rid)
-    if current and current["cart_id"]:
-        session().execute(
-            f"UPDATE {table('reservations_by_cart')} SET expires_at = %s WHERE cart_id = %s AND reservation_id = %s",
-            [expires_at, current["cart_id"], rid],
-        )
+    sku = sku or _sku_of(rid)
+    row = _holding(sku, rid) if sku else None
+    if row is None or row.is_confirmed(rid):
+        raise HoldNotActive(rid, ReservationStatus.CONFIRMED if row else "released")
+    hold(rid, sku, row.holds[rid], expires_at)
     return expires_at.isoformat()
 
 
-def confirm(rid: str) -> None:
-    """Make a held reservation firm (an order was placed): it no longer expires."""
-    current = reservation(rid)
-    if current and current["status"] == ReservationStatus.CONFIRMED:
-        return
-    if not _set_status(rid, ReservationStatus.CONFIRMED, (ReservationStatus.HELD,), None):
-        current = reservation(rid)
-        if current and current["status"] == ReservationStatus.CONFIRMED:
-            return
-        raise HoldNotActive(rid, current["status"] if current else "")
-    # The stock row must still hold it: a hold is only released after its row left `held`.
-    if not any(rid in row.holds for row in stock_rows(current["sku"], serial=True)):
-        _set_status(rid, ReservationStatus.RELEASED, (ReservationStatus.CONFIRMED,))
-        raise HoldNotActive(rid, "released")
-
-
-def commit(rid: str) -> None:
-    """At shipment: the held units leave the shelf (on hand and reserved both go down)."""
-    current = reservation(rid)
-    if current is None:
-        raise HoldNotActive(rid, "")
-    if current["status"] == ReservationStatus.COMMITTED:
-        return
-    if current["status"] != ReservationStatus.CONFIRMED:
-        raise HoldNotActive(rid, current["status"])
-    sku = current["sku"]
-    for attempt in range(MAX_ATTEMPTS):
-        row = next((r for r in stock_rows(sku, serial=True) if rid in r.holds), None)
+def confirm(rid: str, sku: str | None = None) -> None:
+    """Make a hold firm (an order was placed): it no longer expires. Idempotent; refused when the
+    hold is gone (released, or swept after it lapsed)."""
+    sku = sku or _sku_of(rid)
+    attempts = _Attempts(sku or rid)
+    for _ in attempts:
+        row = _holding(sku, rid) if sku else None
         if row is None:
-            break  # applied by an earlier attempt: a confirmed hold leaves the map only by commit
-        quantity = row.holds[rid]
-        applied = _cas(row, "on_hand = %s, reserved = %s, holds = holds - %s",
-                          [row.on_hand - quantity, row.reserved - quantity, {rid}], rid)
-        if applied:
+            raise HoldNotActive(rid, "released")
+        if row.is_confirmed(rid) or _cas(row, "hold_expiry = hold_expiry - %s", [{rid}], rid, expiry_known=True):
+            # After the stock row: until this line a crash leaves the index saying "held", and the
+            # sweeper, finding the hold confirmed in the stock row, writes this line for us.
+            reservations.record(rid, sku, row.supplier_id, ReservationStatus.CONFIRMED, None)
+            return
+    raise AssertionError("unreachable")
+
+
+def commit(rid: str, sku: str, at: datetime | None = None) -> None:
+    """At shipment: a confirmed hold's units leave the shelf (on hand and reserved both go down),
+    once: the commit is recorded in the row it changes, so a retry after a crash does nothing."""
+    key = f"commit:{rid}"
+    attempts = _Attempts(sku)
+    for _ in attempts:
+        rows = stock_rows(sku, serial=True)
+        if any(key in row.applied for row in rows):
             break
-        _backoff(attempt)
-    else:
-        raise Contention(f"stock of {sku} is too contended; try again")
-    _set_status(rid, ReservationStatus.COMMITTED, (ReservationStatus.CONFIRMED,), None, RELEASED_ROW_TTL_SECONDS)
+        row = next((r for r in rows if rid in r.holds), None)
+        if row is None or not row.is_confirmed(rid):
+            raise HoldNotActive(rid, ReservationStatus.HELD if row else "released")
+        quantity = row.holds[rid]
+        applied = _pruned(row.applied, at or _now()) | {key: at or _now()}
+        if _cas(row, "on_hand = %s, reserved = %s, holds = holds - %s, applied = %s",
+                [row.on_hand - quantity, row.reserved - quantity, {rid}, applied], rid):
+            break
+    reservations.forget(rid)
 
 
-def release(rid: str, expired_as_of: datetime | None = None) -> bool:
-    """Give the units back. Idempotent. With `expired_as_of`, only a hold whose time ran out by
-    then (the sweeper's case; a hold renewed meanwhile is left alone). Returns whether stock moved."""
-    current = reservation(rid)
-    if current is None:
-        return False
-    if current["status"] == ReservationStatus.COMMITTED:
-        return False
-    if current["status"] != ReservationStatus.RELEASED:
-        if expired_as_of is not None:
-            result = session().execute(
-                f"UPDATE {table('inventory_reservations')} USING TTL {RELEASED_ROW_TTL_SECONDS}"
-                f" SET status = %s, updated_at = %s WHERE reservation_id = %s IF status = %s AND expires_at < %s",
-                [ReservationStatus.RELEASED, _now(), rid, ReservationStatus.HELD, expired_as_of],
-            )
-            if not result.was_applied:
-                return False
-        elif not _set_status(rid, ReservationStatus.RELEASED, (ReservationStatus.HELD, ReservationStatus.CONFIRMED),
-                             None, RELEASED_ROW_TTL_SECONDS):
-            latest = reservation(rid)
-            if latest is None or latest["status"] != ReservationStatus.RELEASED:
-                return False
-    rows = stock_rows(current["sku"], serial=True)
-    moved = any(rid in row.holds for row in rows)
-    if rows:  # a SKU deleted from the catalog has nothing left to give back
-        _set_hold(current["sku"], rid, 0)
-    if current["cart_id"]:
-        session().execute(
-            f"DELETE FROM {table('reservations_by_cart')} WHERE cart_id = %s AND reservation_id = %s",
-            [current["cart_id"], rid],
-        )
+def release(rid: str, sku: str | None = None) -> bool:
+    """Give a hold's units back (held or confirmed). Idempotent. Returns whether stock moved."""
+    sku = sku or _sku_of(rid)
+    if not sku:
+        return False  # never held, or gone long ago
+    moved = False
+    attempts = _Attempts(sku)
+    for _ in attempts:
+        row = _holding(sku, rid)
+        if row is None:
+            break
+        if _cas(row, "reserved = %s, holds = holds - %s, hold_expiry = hold_expiry - %s",
+                [row.reserved - row.holds[rid], {rid}, {rid}], rid):
+            moved = True
+            break
+    # After the stock row: a crash before this line leaves an index row the sweeper deletes.
+    reservations.forget(rid)
     return moved
 
 
-RECONCILE_WINDOW = timedelta(hours=1)
+def release_if_expired(rid: str, sku: str, as_of: datetime) -> bool:
+    """The sweeper's release: only a hold still held whose time ran out by `as_of`. A hold renewed
+    or confirmed meanwhile is left alone: the CAS is conditioned on the expiry it read."""
+    attempts = _Attempts(sku)
+    for _ in attempts:
+        row = _holding(sku, rid)
+        if row is None or row.is_confirmed(rid) or row.hold_expiry[rid] >= as_of:
+            return False
+        if _cas(row, "reserved = %s, holds = holds - %s, hold_expiry = hold_expiry - %s",
+                [row.reserved - row.holds[rid], {rid}, {rid}], rid, expiry_known=True):
+            return True
+    raise AssertionError("unreachable")
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+def _sku_of(rid: str) -> str | None:
+    found = reservations.lookup(rid)
+    return found.sku if found else None
 
 
-def sweep_expired(as_of: datetime, limit: int = 10_000) -> list[str]:
-    """Release every held reservation past its expiry at `as_of`, and finish releases that a crash
-    left half done in the last hour. Returns the SKUs whose availability changed."""
-    changed = []
-    now = as_of
-    statement = SimpleStatement(
-        f"SELECT reservation_id, sku, status, expires_at, updated_at FROM {table('inventory_reservations')}",
-        fetch_size=1000)
-    for index, row in enumerate(session().execute(statement)):
-        if index >= limit:
-            break
-        expires_at = _utc(row["expires_at"])
-        expired = row["status"] == ReservationStatus.HELD and expires_at is not None and expires_at < now
-        updated_at = _utc(row["updated_at"])
-        recently_released = (row["status"] == ReservationStatus.RELEASED and updated_at is not None
-                             and updated_at > now - RECONCILE_WINDOW)
-        if expired or recently_released:
-            try:
-                if release(row["reservation_id"], expired_as_of=now if expired else None) or expired:
-                    changed.append(row["sku"])
-            except Contention:
-                continue  # the next sweep gets it
-    return sorted(set(changed))
+# -- counts -----------------------------------------------------------------------------------
+
+def _pruned(applied: dict[str, datetime], now: datetime) -> dict[str, datetime]:
+    return {key: at for key, at in applied.items() if at > now - APPLIED_KEPT_FOR}
 
 
-def restock(sku: str, supplier_id: str, quantity: int) -> StockRow:
-    """Add units to the shelf (negative to correct a count, never below what is reserved)."""
-    for attempt in range(MAX_ATTEMPTS):
-        row = next((r for r in stock_rows(sku, serial=attempt > 0) if r.supplier_id == supplier_id), None)
+def apply_change(change: StockChange, at: datetime) -> tuple[StockRow, bool]:
+    """Add `change.delta` units at a supplier, once per command id; never below what is reserved.
+    Returns the row after the change and whether this call applied it (False: applied before)."""
+    if not -MAX_STOCK_DELTA <= change.delta <= MAX_STOCK_DELTA or change.delta == 0:
+        raise InvalidStockChange(f"A stock change is between -{MAX_STOCK_DELTA:,} and {MAX_STOCK_DELTA:,}"
+                                 " units, and not zero.")
+    key = f"change:{change.command_id}"
+    attempts = _Attempts(change.sku)
+    for _ in attempts:
+        row = next((r for r in stock_rows(change.sku, serial=True) if r.supplier_id == change.supplier_id), None)
         if row is None:
-            raise UnknownSku(sku)
-        new_on_hand = row.on_hand + quantity
-        if new_on_hand < row.reserved:
-            raise OutOfStock(sku, -quantity, row.on_hand - row.reserved)
-        result = session().execute(
-            f"UPDATE {table('inventory_stock')} SET on_hand = %s WHERE sku = %s AND supplier_id = %s"
-            f" IF on_hand = %s",
-            [new_on_hand, sku, supplier_id, row.on_hand],
-        )
-        if result.was_applied:
-            return StockRow(sku, supplier_id, new_on_hand, row.reserved, row.holds)
-        _backoff(attempt)
-    raise Contention(f"stock of {sku} is too contended; try again")
+            raise UnknownSku(change.sku, change.supplier_id)
+        if key in row.applied:
+            return row, False
+        on_hand = row.on_hand + change.delta
+        if on_hand < row.reserved:
+            raise InvalidStockChange(f"{change.sku} at {change.supplier_id}: {row.reserved} units are held, so on"
+                                     f" hand cannot go below {row.reserved} (it is {row.on_hand}).")
+        if on_hand > MAX_ON_HAND:
+            raise InvalidStockChange(f"{change.sku} at {change.supplier_id}: at most {MAX_ON_HAND:,} units on hand.")
+        applied = _pruned(row.applied, at) | {key: at}
+        # Conditioned on both counts: a correction racing a hold can never leave reserved > on hand.
+        if _cas(row, "on_hand = %s, applied = %s", [on_hand, applied]):
+            return StockRow(row.sku, row.supplier_id, on_hand, row.reserved, row.holds, row.hold_expiry,
+                            applied), True
+    raise AssertionError("unreachable")

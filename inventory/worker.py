@@ -1,21 +1,19 @@
-"""What `runworkers` registers on the inventory task queue."""
+"""What `runworkers` registers on the inventory task queue. (The cart runs the hold activities
+as its local activities and registers them on its own queue.)"""
 
 from commerce.probe import ProbeWorkflow, probe_worker
 from inventory.activities import (
-    hold_stock,
-    lookup_variant,
+    apply_stock_change,
     notify_stock_changed,
     project_availability,
     release_holds,
-    release_stock,
     sweep_expired_holds,
 )
-from inventory.workflows import InventoryServiceWorkflow
+from inventory.contracts import TASK_QUEUE
+from inventory.workflows import InventoryServiceWorkflow, StockChangeWorkflow
 
-TASK_QUEUE = "inventory"
+__all__ = ["TASK_QUEUE", "WORKFLOWS", "ACTIVITIES"]
 
-WORKFLOWS = [InventoryServiceWorkflow, ProbeWorkflow]
-ACTIVITIES = [
-    lookup_variant, hold_stock, release_stock, release_holds, notify_stock_changed, project_availability,
-    sweep_expired_holds, probe_worker,
-]
+WORKFLOWS = [InventoryServiceWorkflow, StockChangeWorkflow, ProbeWorkflow]
+ACTIVITIES = [release_holds, notify_stock_changed, project_availability, sweep_expired_holds, apply_stock_change,
+              probe_worker]

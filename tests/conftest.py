@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import threading
 
 import pytest
 from django.conf import settings
@@ -68,6 +69,28 @@ def catalog(cassandra_schema, search_indices):
 @pytest.fixture(scope="session")
 async def temporal_client(local_stack):
     return await connect()
+
+
+@pytest.fixture(scope="module")
+def workers_in_thread(local_stack):
+    """All six workers on an event loop of their own, for sync tests: a sync view that waits for a
+    workflow (through async_to_sync) needs workers that run while the test's own loop is idle."""
+    ready, stop = threading.Event(), None
+    loop = asyncio.new_event_loop()
+
+    async def serve():
+        nonlocal stop
+        stop = asyncio.Event()
+        client = await connect()
+        ready.set()
+        await run_workers(client, None, stop)
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), name="test-workers", daemon=True)
+    thread.start()
+    assert ready.wait(30), "workers did not connect to Temporal"
+    yield
+    loop.call_soon_threadsafe(stop.set)
+    thread.join(60)
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ def fresh_sku(on_hand: int, sku: str | None = None) -> str:
     suppliers = [row.supplier_id for row in stock_rows(sku, serial=True)] or [SUPPLIER]
     for index, supplier_id in enumerate(suppliers):
         session().execute(
-            f"INSERT INTO {table('inventory_stock')} (sku, supplier_id, on_hand, reserved, holds)"
-            " VALUES (%s, %s, %s, 0, {})",
+            f"INSERT INTO {table('inventory_stock')} (sku, supplier_id, on_hand, reserved, holds, hold_expiry,"
+            " applied) VALUES (%s, %s, %s, 0, {}, {}, {})",
             [sku, supplier_id, on_hand if index == 0 else 0],
         )
     return sku

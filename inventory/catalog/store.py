@@ -17,7 +17,7 @@ from commerce.progress import Progress
 from inventory.catalog.generator import Catalog
 
 CATALOG_TABLES = ("suppliers", "collections", "products", "products_by_collection", "variants",
-                  "variants_by_product", "inventory_stock", "inventory_reservations", "reservations_by_cart")
+                  "variants_by_product", "inventory_stock", "inventory_reservations", "stock_changes")
 CONCURRENCY = 64
 CHUNK = 500
 

@@ -1,0 +1,136 @@
+"""The inventory service workflow under the time-skipping server, with fake activities: it sweeps
+on its own timer however busy the shop is, keeps SKUs marked while projection fails, and
+continues as new carrying its work. Histories of each branch are recorded for replay."""
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from temporalio import activity
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from commerce.temporal import binary_path
+from inventory.contracts import TASK_QUEUE, InventoryActivities, InventoryServiceInput, InventoryServiceStatus
+from inventory.workflows import InventoryServiceWorkflow
+from tests.histories import record
+
+
+class FakeStores:
+    """What the service's activities would have done, and a switch to make Elasticsearch fail."""
+
+    def __init__(self) -> None:
+        self.sweeps: list[str] = []
+        self.projected: list[str] = []
+        self.search_down = False
+        self.sweep_down = False
+
+    def activities(self):
+        @activity.defn(name=InventoryActivities.SWEEP_EXPIRED_HOLDS)
+        async def sweep(as_of: str) -> list[str]:
+            if self.sweep_down:
+                raise RuntimeError("Cassandra is down")
+            self.sweeps.append(as_of)
+            return ["SWEPT-1"]
+
+        @activity.defn(name=InventoryActivities.PROJECT_AVAILABILITY)
+        async def project(skus: list[str]) -> int:
+            if self.search_down:
+                raise RuntimeError("Elasticsearch is down")
+            self.projected.extend(skus)
+            return len(skus)
+
+        return [sweep, project]
+
+
+@pytest.fixture
+async def env():
+    environment = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(binary_path("temporal-test-server")))
+    yield environment
+    await environment.shutdown()
+
+
+async def _service(env, stores: FakeStores, **config):
+    worker = Worker(env.client, task_queue=TASK_QUEUE, workflows=[InventoryServiceWorkflow],
+                    activities=stores.activities(), activity_executor=ThreadPoolExecutor(2))
+    handle = await env.client.start_workflow(
+        InventoryServiceWorkflow.run, InventoryServiceInput(**config),
+        id=f"inventory-service-{uuid.uuid4().hex[:8]}", task_queue=TASK_QUEUE)
+    return worker, handle
+
+
+async def _status(handle) -> InventoryServiceStatus:
+    return await handle.query(InventoryServiceWorkflow.status, result_type=InventoryServiceStatus)
+
+
+async def test_it_sweeps_every_interval_even_while_signals_never_stop(env):
+    stores = FakeStores()
+    worker, handle = await _service(env, stores, sweep_interval_seconds=60)
+    async with worker:
+        # A busy shop: a stock change every 10 seconds for 5 minutes.
+        for n in range(30):
+            await handle.signal(InventoryServiceWorkflow.skus_changed, [f"SKU-{n}"])
+            await env.sleep(timedelta(seconds=10))
+        status = await _status(handle)
+        await record(handle, "inventory_service_busy")
+        await handle.terminate("test done")
+
+    assert len(stores.sweeps) >= 4 and status.swept == len(stores.sweeps)
+    assert {f"SKU-{n}" for n in range(29)} <= set(stores.projected)
+
+
+async def test_it_keeps_skus_marked_while_projection_fails_and_sweeps_on(env):
+    stores = FakeStores()
+    stores.search_down = True
+    worker, handle = await _service(env, stores, sweep_interval_seconds=60)
+    async with worker:
+        await handle.signal(InventoryServiceWorkflow.skus_changed, ["SKU-A"])
+        await env.sleep(timedelta(minutes=4))
+        down = await _status(handle)
+
+        stores.search_down = False
+        await env.sleep(timedelta(minutes=6))
+        up = await _status(handle)
+        await record(handle, "inventory_service_projection_failing")
+        await handle.terminate("test done")
+
+    assert "SKU-A" in down.dirty and down.failed_projections >= 1 and down.swept >= 3
+    assert "SKU-A" in stores.projected and up.dirty == [] and up.swept > down.swept
+
+
+async def test_a_failing_sweep_waits_for_the_next_tick(env):
+    stores = FakeStores()
+    stores.sweep_down = True
+    worker, handle = await _service(env, stores, sweep_interval_seconds=60)
+    async with worker:
+        await env.sleep(timedelta(minutes=3))
+        down = await _status(handle)
+        stores.sweep_down = False
+        await env.sleep(timedelta(minutes=2))
+        up = await _status(handle)
+        await record(handle, "inventory_service_sweep_failing")
+        await handle.terminate("test done")
+
+    assert down.failed_sweeps >= 2 and down.swept == 0
+    assert up.swept >= 1
+
+
+async def test_it_continues_as_new_with_its_marked_skus_and_its_sweep_time(env):
+    stores = FakeStores()
+    stores.search_down = True
+    worker, handle = await _service(env, stores, sweep_interval_seconds=60, max_rounds=3)
+    first_run = handle.result_run_id
+    async with worker:
+        await handle.signal(InventoryServiceWorkflow.skus_changed, ["SKU-B"])
+        await env.sleep(timedelta(minutes=3))
+        first = env.client.get_workflow_handle(handle.id, run_id=first_run)
+        assert (await first.describe()).status == WorkflowExecutionStatus.CONTINUED_AS_NEW
+        status = await _status(env.client.get_workflow_handle(handle.id))
+        await record(first, "inventory_service_continue_as_new")
+        await env.client.get_workflow_handle(handle.id).terminate("test done")
+
+    assert "SKU-B" in status.dirty and status.next_sweep_at
+    assert status.swept >= 1  # counts carried over the runs
