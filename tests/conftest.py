@@ -1,7 +1,9 @@
 """Shared fixtures: the real local stack, a Temporal client, and the Cassandra/ES test schema.
 
 The stack is started here when it is not running (and stopped again at the end unless
-STACK_KEEP=1), so `pytest` alone works on a fresh machine.
+STACK_KEEP=1), so `pytest` alone works on a fresh machine. Tests under tests/fast/ (pure units,
+and workflows with fake activities on the time-skipping server) need no store and never start
+it: `make test-fast` runs them alone.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import asyncio
 import io
 import os
 import threading
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -24,7 +27,16 @@ from inventory.catalog.generator import generate_catalog
 from inventory.catalog.store import clear_catalog, write_catalog
 
 
-@pytest.fixture(scope="session", autouse=True)
+FAST_TESTS = Path(__file__).parent / "fast"
+
+
+@pytest.fixture(autouse=True)
+def _stack_unless_fast(request):
+    if FAST_TESTS not in request.path.parents:
+        request.getfixturevalue("local_stack")
+
+
+@pytest.fixture(scope="session")
 def local_stack():
     started = stack.up(out=lambda line: print(f"[stack] {line}"))
     yield

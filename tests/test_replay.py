@@ -5,10 +5,10 @@ from temporalio.worker import Replayer
 
 from cart.workflows import CartWorkflow
 from commerce.probe import ProbeWorkflow
-from inventory.workflows import InventoryServiceWorkflow
+from inventory.workflows import InventoryServiceWorkflow, StockChangeWorkflow
 from tests.histories import recorded
 
-WORKFLOWS = [ProbeWorkflow, CartWorkflow, InventoryServiceWorkflow]
+WORKFLOWS = [ProbeWorkflow, CartWorkflow, InventoryServiceWorkflow, StockChangeWorkflow]
 
 
 def test_every_workflow_has_a_recorded_history():

@@ -8,13 +8,24 @@ from datetime import timedelta
 
 import pytest
 from temporalio import activity
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from commerce.temporal import binary_path
-from inventory.contracts import TASK_QUEUE, InventoryActivities, InventoryServiceInput, InventoryServiceStatus
-from inventory.workflows import InventoryServiceWorkflow
+from inventory.contracts import (
+    TASK_QUEUE,
+    InventoryActivities,
+    InventoryServiceInput,
+    InventoryServiceStatus,
+    StockChange,
+    StockChangeRequest,
+    StockErrors,
+    StockLevel,
+    stock_change_workflow_id,
+)
+from inventory.workflows import InventoryServiceWorkflow, StockChangeWorkflow
 from tests.histories import record
 
 
@@ -134,3 +145,46 @@ async def test_it_continues_as_new_with_its_marked_skus_and_its_sweep_time(env):
 
     assert "SKU-B" in status.dirty and status.next_sweep_at
     assert status.swept >= 1  # counts carried over the runs
+
+
+class FakeStock:
+    def __init__(self) -> None:
+        self.applied: dict[str, int] = {}
+        self.notified: list[list[str]] = []
+
+    def activities(self):
+        @activity.defn(name=InventoryActivities.APPLY_STOCK_CHANGE)
+        async def apply(request: StockChangeRequest) -> StockLevel:
+            change = request.change
+            if change.delta < -5:
+                raise ApplicationError("3 units are held", type=StockErrors.INVALID_STOCK_CHANGE, non_retryable=True)
+            self.applied.setdefault(change.command_id, change.delta)
+            return StockLevel(change.sku, change.supplier_id, 5 + change.delta, 0, 0)
+
+        @activity.defn(name=InventoryActivities.NOTIFY_STOCK_CHANGED)
+        async def notify(skus: list[str]) -> None:
+            self.notified.append(skus)
+
+        return [apply, notify]
+
+
+@pytest.mark.parametrize("delta,name", [(4, "stock_change"), (-9, "stock_change_refused")])
+async def test_a_stock_change_applies_then_tells_the_service_or_fails_with_the_refusal(env, delta, name):
+    fake = FakeStock()
+    command_id = uuid.uuid4().hex
+    async with Worker(env.client, task_queue=TASK_QUEUE, workflows=[StockChangeWorkflow],
+                      activities=fake.activities()):
+        handle = await env.client.start_workflow(
+            StockChangeWorkflow.run, StockChange(command_id, "SKU-1", "heron-warehouse", delta, "delivery"),
+            id=stock_change_workflow_id(command_id), task_queue=TASK_QUEUE)
+        if delta > 0:
+            level = await handle.result()
+        else:
+            with pytest.raises(WorkflowFailureError) as failure:
+                await handle.result()
+        await record(handle, name)
+
+    if delta > 0:
+        assert level.on_hand == 9 and fake.applied == {command_id: 4} and fake.notified == [["SKU-1"]]
+    else:
+        assert failure.value.cause.cause.type == StockErrors.INVALID_STOCK_CHANGE and fake.notified == []
