@@ -1,7 +1,7 @@
 """The catalog generator: a believable shop, the same for the same seed.
 
 `generate_catalog` is pure (no I/O, one `random.Random(seed)`), so its output can be compared
-across runs; `inventory/catalog_store.py` writes it to Cassandra.
+across runs; `inventory/catalog/store.py` writes it to Cassandra.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The words and numbers the catalog generator draws from: collections, product types, colours,
-sizes, materials, suppliers. Plain data; inventory/catalog.py turns it into a catalog.
+sizes, materials, suppliers. Plain data; inventory/catalog/generator.py turns it into a catalog.
 """
 
 from __future__ import annotations
