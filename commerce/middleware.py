@@ -1,4 +1,4 @@
-"""Static files for an async request path.
+"""Middleware for an async request path: static files, and the Content-Security-Policy header.
 
 WhiteNoise's middleware is sync-only; in front of async views it would push every request
 through a thread hop. This wrapper is async: only requests for static files go to WhiteNoise.
@@ -31,3 +31,23 @@ class StaticFilesMiddleware:
         found = (whitenoise.find_file(request.path_info) if whitenoise.autorefresh
                  else whitenoise.files.get(request.path_info))
         return whitenoise.serve(found, request) if found is not None else None
+
+
+class ContentSecurityPolicyMiddleware:
+    """Adds settings.CONTENT_SECURITY_POLICY to every response that does not set its own."""
+
+    async_capable = True
+    sync_capable = False
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        self.policy = settings.CONTENT_SECURITY_POLICY
+        # Django's debug error pages (DEBUG only) style and script themselves inline.
+        self.skip_errors = settings.DEBUG
+        markcoroutinefunction(self)
+
+    async def __call__(self, request):
+        response = await self.get_response(request)
+        if not (self.skip_errors and response.status_code >= 400):
+            response.headers.setdefault("Content-Security-Policy", self.policy)
+        return response

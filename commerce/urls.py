@@ -5,6 +5,7 @@ from commerce import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("", include("cart.urls")),
     path("", include("checkout.urls")),

@@ -1,16 +1,36 @@
-from django.http import JsonResponse
+from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.template import loader
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
-from commerce.health import check_all
+from commerce.health import Status, readiness, system_health
+
+# How long a shopper (or a crawler) should wait before trying a page whose store is down.
+RETRY_AFTER_SECONDS = 30
 
 
-@require_GET
+def _status_response(status: Status) -> JsonResponse:
+    return JsonResponse(status.as_json(), status=200 if status.up else 503)
+
+
+@never_cache
+@require_safe
 async def healthz(request):
-    results = await check_all()
-    healthy = all(result.up for result in results)
-    body = {"status": "up" if healthy else "down", "dependencies": {r.name: r.as_json() for r in results}}
-    return JsonResponse(body, status=200 if healthy else 503)
+    return _status_response(await system_health())
+
+
+@never_cache
+@require_safe
+async def readyz(request):
+    return _status_response(await readiness())
+
+
+def unavailable(request, message: str) -> HttpResponse:
+    """The shop's 503 page naming what is unavailable (a store the page needs does not answer)."""
+    response = render(request, "503.html", {"message": message}, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def not_found(request, exception=None):
@@ -18,4 +38,5 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
-    return render(request, "500.html", status=500)
+    # Rendered without the request: the failure may have come from a context processor or the session.
+    return HttpResponseServerError(loader.get_template("500.html").render())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.http import QueryDict
 
 from commerce.money import parse_dollars
@@ -11,6 +13,8 @@ MAX_QUERY_LENGTH = 200
 MAX_VALUES = 20
 MAX_VALUE_LENGTH = 80
 MAX_PAGE = 10_000
+# A page number is checked as text before int() sees it: ASCII digits only, at most five of them.
+_PAGE = re.compile(r"[0-9]{1,5}")
 
 
 def _values(query: QueryDict, name: str) -> tuple[str, ...]:
@@ -23,11 +27,10 @@ def _values(query: QueryDict, name: str) -> tuple[str, ...]:
 
 
 def _page(raw: str | None) -> int:
-    try:
-        page = int(raw or "1")
-    except ValueError:
+    text = (raw or "").strip()
+    if not _PAGE.fullmatch(text):
         return 1
-    return min(max(page, 1), MAX_PAGE)
+    return min(max(int(text), 1), MAX_PAGE)
 
 
 def _sort(raw: str | None) -> SortOrder:

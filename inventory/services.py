@@ -13,29 +13,34 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import TextIO
 
 from cassandra import DriverException
 from cassandra.cluster import NoHostAvailable
 from cassandra.cqlengine.query import DoesNotExist
 from elasticsearch import ApiError, NotFoundError, TransportError
-
-from inventory.catalog import images
-from inventory.catalog import search as catalog_search
 from temporalio.client import WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from commerce.temporal import get_client
+from inventory.catalog import images
+from inventory.catalog import search as catalog_search
 from inventory.contracts import (
     TASK_QUEUE,
+    CollectionCard,
     InventoryWorkflows,
+    ProductCard,
+    ProductPage,
+    SearchParams,
+    SearchResults,
     StockChange,
     StockErrors,
     StockLevel,
+    VariantChoice,
     stock_change_workflow_id,
 )
-from inventory.contracts import CollectionCard, ProductCard, ProductPage, SearchParams, SearchResults, VariantChoice
 from inventory.documents import CollectionDocument
 from inventory.models import Product, StockChangeRecord, Variant, VariantByProduct
 from inventory.projection import available_by_sku, colour_hex
@@ -287,3 +292,32 @@ def stock_levels(query: str, limit: int = 200) -> list[StockLevel]:
 def stock_changes(sku: str, limit: int = 20) -> list[StockChangeRecord]:
     """The latest stock changes of a SKU, newest first."""
     return list(StockChangeRecord.objects.filter(sku=sku).limit(limit))
+
+
+# -- catalog: what the operator commands call ---------------------------------------------------
+
+def seed_catalog(products: int, seed: int, reset: bool, progress: TextIO):
+    """Generate the catalog from `seed` and write it (stock rows only where missing); `reset`
+    empties the catalog and stock tables first. Returns the store's summary."""
+    from inventory.catalog.generator import generate_catalog
+    from inventory.catalog.store import clear_catalog, write_catalog
+
+    if reset:
+        clear_catalog()
+    return write_catalog(generate_catalog(products=products, seed=seed), progress)
+
+
+def rebuild_search(target: str, progress: TextIO) -> list:
+    """Rebuild the `collections` and/or `products` index from Cassandra behind its alias."""
+    from commerce.search import rebuild
+    from inventory.documents import ProductDocument
+    from inventory.projection import iter_collections, iter_product_listings
+
+    summaries = []
+    if target in ("collections", "all"):
+        rows = list(iter_collections())
+        summaries.append(rebuild(CollectionDocument, rows, len(rows), progress))
+    if target in ("products", "all"):
+        listings = list(iter_product_listings())
+        summaries.append(rebuild(ProductDocument, listings, len(listings), progress))
+    return summaries

@@ -1,11 +1,13 @@
 """Storefront pages of the catalog: thin, they call services."""
 
 import uuid
+from functools import wraps
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from commerce.views import unavailable
 from inventory import services
 from inventory.catalog import images
 from inventory.contracts import SearchParams, SortOrder
@@ -14,12 +16,24 @@ from inventory.forms import search_params
 IMAGE_MAX_AGE = 365 * 24 * 3600
 
 
+def _unavailable_is_503(view):
+    """A store the page needs is down: the shop's 503 page naming what, not a generic 500."""
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except services.Unavailable as exc:
+            return unavailable(request, exc.message)
+    return wrapper
+
+
 def _listing(request, template: str, params: SearchParams, **context):
     results = services.search(params, with_collection_facet="collection" not in context)
     return render(request, template, {"results": results, "sort_orders": list(SortOrder), **context})
 
 
 @require_GET
+@_unavailable_is_503
 def home(request):
     collections = services.list_collections()
     departments: dict[str, list] = {}
@@ -32,27 +46,30 @@ def home(request):
 
 
 @require_GET
+@_unavailable_is_503
 def search(request):
     return _listing(request, "inventory/search.html", search_params(request.GET))
 
 
 @require_GET
+@_unavailable_is_503
 def collection_detail(request, slug):
     try:
         collection = services.get_collection(slug)
     except services.NotFound:
-        raise Http404("No such collection")
+        raise Http404("No such collection") from None
     return _listing(request, "inventory/search.html", search_params(request.GET, collection=slug),
                     collection=collection)
 
 
 @require_GET
+@_unavailable_is_503
 def product_detail(request, slug):
     sku = request.GET.get("variant", "").strip()[:80] or None
     try:
         page = services.product_page(slug, sku)
     except services.NotFound:
-        raise Http404("No such product")
+        raise Http404("No such product") from None
     # A fresh nonce per rendered form: the cart uses it as the update id, so a double submit adds once.
     return render(request, "inventory/product.html", {"product": page, "nonce": uuid.uuid4().hex})
 

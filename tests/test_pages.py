@@ -9,7 +9,8 @@ def test_the_shop_opens_before_the_catalog_is_indexed(client):
 
     # The documents were bound to their index names at import; point them at indices that do not exist.
     original = (ProductDocument._index._name, CollectionDocument._index._name)
-    ProductDocument._index._name, CollectionDocument._index._name = "never-indexed-products", "never-indexed-collections"
+    ProductDocument._index._name = "never-indexed-products"
+    CollectionDocument._index._name = "never-indexed-collections"
     services._collections_cache = None
     try:
         home = client.get("/")
@@ -47,3 +48,13 @@ def test_static_files_are_served_with_caching_headers(client):
 
     assert response.status_code == 200
     assert "max-age=" in response.headers["Cache-Control"]
+
+
+def test_the_server_error_page_stands_alone_and_links_home(rf):
+    from commerce.views import server_error
+
+    response = server_error(rf.get("/"))
+
+    html = response.content.decode()
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in html and 'href="/"' in html

@@ -121,3 +121,37 @@ def test_product_pictures_are_svg_with_a_long_cache(client):
 
 def test_the_storefront_refuses_posts_to_read_only_pages(client):
     assert client.post("/search/").status_code in (403, 405)
+
+
+def _total(response) -> int:
+    return int(_attr(response.content.decode(), "data-total"))
+
+
+@pytest.mark.parametrize("query", [
+    "price_min=1e999999",
+    "price_min=1E%2B999997",
+    "price_max=1e999999",
+    "price_min=%D9%A3",
+    "price_max=NaN",
+])
+def test_it_ignores_a_price_with_a_huge_exponent_or_foreign_digits(client, query):
+    unfiltered = client.get("/search/")
+
+    response = client.get(f"/search/?{query}")
+
+    assert response.status_code == 200
+    assert _total(response) == _total(unfiltered)
+    html = response.content.decode()
+    assert 'name="price_min" inputmode="decimal" size="5" value=""' in html
+    assert 'name="price_max" inputmode="decimal" size="5" value=""' in html
+
+
+def test_it_ignores_a_page_number_written_in_another_script(client):
+    response = client.get("/search/?page=%D9%A3")  # Arabic-Indic three, which int() would read as 3
+
+    assert response.status_code == 200
+    assert 'data-testid="page">1<' in response.content.decode()
+
+
+def test_a_picture_colour_with_a_trailing_newline_is_a_404(client):
+    assert client.get("/images/mug/1f2a44%0A.svg").status_code == 404

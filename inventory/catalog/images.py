@@ -98,16 +98,17 @@ _DRAWINGS: dict[str, str] = {
 }
 
 SHAPES = frozenset(_DRAWINGS)
-_HEX = re.compile(r"^[0-9a-fA-F]{6}$")
+_HEX = re.compile(r"[0-9a-fA-F]{6}")
 
 
 def _darker(hex_colour: str, factor: float = 0.62) -> str:
     red, green, blue = (int(hex_colour[i:i + 2], 16) for i in (0, 2, 4))
-    return "#{:02x}{:02x}{:02x}".format(int(red * factor), int(green * factor), int(blue * factor))
+    return f"#{int(red * factor):02x}{int(green * factor):02x}{int(blue * factor):02x}"
 
 
 def is_valid(shape: str, hex_colour: str) -> bool:
-    return shape in SHAPES and bool(_HEX.match(hex_colour))
+    # fullmatch: with match, "$" also matches before a trailing newline.
+    return shape in SHAPES and bool(_HEX.fullmatch(hex_colour))
 
 
 def render(shape: str, hex_colour: str) -> str:
