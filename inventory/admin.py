@@ -24,14 +24,18 @@ class StockChangeForm(forms.Form):
     command_id = forms.RegexField(regex=r"^[a-f0-9]{32}$", widget=forms.HiddenInput)
     sku = forms.RegexField(regex=r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
     supplier_id = forms.RegexField(regex=r"^[a-z0-9][a-z0-9-]{0,63}$")
-    delta = forms.IntegerField(min_value=-MAX_STOCK_DELTA, max_value=MAX_STOCK_DELTA,
-                               help_text="Units to add; negative to correct a count down.")
+    # Checked as text first (a sign and at most six digits), so no huge number is ever parsed.
+    delta = forms.RegexField(regex=r"^[+-]?\d{1,6}$", max_length=7, strip=True,
+                             error_messages={"invalid": "Enter a whole number of units."},
+                             help_text="Units to add; negative to correct a count down.")
     reason = forms.CharField(max_length=MAX_REASON_LENGTH, strip=True)
 
-    def clean_delta(self):
-        delta = self.cleaned_data["delta"]
+    def clean_delta(self) -> int:
+        delta = int(self.cleaned_data["delta"])
         if delta == 0:
             raise forms.ValidationError("A change of zero units changes nothing.")
+        if abs(delta) > MAX_STOCK_DELTA:
+            raise forms.ValidationError(f"At most {MAX_STOCK_DELTA:,} units at a time.")
         return delta
 
 
