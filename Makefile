@@ -1,13 +1,14 @@
 # The two commands of a fresh machine:
 #   make run    set up everything and run the shop on http://127.0.0.1:8000
-#   make test   run the whole test suite (starts the local stack itself)
+#   make test   lint, then run the whole test suite (starts the local stack itself)
+#   make test-fast  the tests that need no store (seconds)
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup stack schema catalog run test bench-storefront bench-cart stack-status stack-down
+.PHONY: setup stack schema catalog run lint test test-fast bench-storefront bench-cart stack-status stack-down
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +31,15 @@ catalog: schema
 run: catalog
 	$(PY) manage.py runshop
 
-test: setup
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+test: setup lint
 	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest tests/fast -q
 
 bench-storefront: stack
 	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[dev,bench]'

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from cassandra.cluster import Session
 from cassandra.query import PreparedStatement
@@ -20,7 +20,7 @@ def table(name: str) -> str:
     return f"{settings.CASSANDRA_KEYSPACE}.{name}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _prepared(keyspace: str, cql: str) -> PreparedStatement:
     return session().prepare(cql)
 

@@ -30,7 +30,7 @@ class Progress:
         self.done = self.total
         self._draw(final=True)
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, exc_type, *exc) -> None:

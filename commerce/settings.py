@@ -3,10 +3,15 @@
 Every variable is listed in README.md. Nothing requires an account, a key or the internet.
 """
 
-from urllib.parse import unquote, urlparse
+import os
+import secrets
+import tempfile
+from pathlib import Path
 
+import dj_database_url
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, ExecutionProfile
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from django.core.exceptions import ImproperlyConfigured
 
 from commerce.env import REPO_ROOT, data_dir, env_bool, env_int, env_list, env_str
 
@@ -15,8 +20,37 @@ DATA_DIR = data_dir()
 
 # Off by default so a local run shows the shop's own error pages; turn on while developing.
 DEBUG = env_bool("DJANGO_DEBUG", False)
-# The local default is only for a development machine; docker-compose and real deployments set one.
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-in-any-deployment")
+
+# Keys once published as defaults (in this repository or its compose file): never used with DEBUG off.
+PLACEHOLDER_SECRET_KEYS = frozenset({"dev-only-insecure-key-change-me-in-any-deployment", "compose-only-change-me"})
+
+
+def local_secret_key(path: Path) -> str:
+    """This machine's own key, made once (random, readable by its owner only) and read on every start."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".secret-key-")  # created with mode 0600
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(50) + "\n")
+            try:
+                os.link(temp, path)  # never overwrites: of two processes starting at once, one key wins
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(temp)
+    key = path.read_text().strip()
+    if len(key) < 50:
+        raise ImproperlyConfigured(f"{path} does not hold a usable secret key; delete it and a new one is made")
+    return key
+
+
+# Deployments set DJANGO_SECRET_KEY (the same on every web and worker process); without it the shop
+# uses the local stack's own key under DATA_DIR, generated on first start.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or local_secret_key(DATA_DIR / "secret-key.txt")
+if not DEBUG and (SECRET_KEY in PLACEHOLDER_SECRET_KEYS or SECRET_KEY.startswith("django-insecure")):
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY is a published placeholder: with DEBUG off set a random key "
+                               "of 50+ characters, or unset it to use the local key in DATA_DIR/secret-key.txt")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -41,6 +75,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before the static files, so their responses carry the policy too.
+    "commerce.middleware.ContentSecurityPolicyMiddleware",
     "commerce.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -70,30 +106,15 @@ TEMPLATES = [
 ]
 
 
-def _sql_database(url: str) -> dict:
-    """DATABASE_URL: sqlite:///path (default) or postgres://user:pass@host:port/name."""
-    parsed = urlparse(url)
-    if parsed.scheme == "sqlite":
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": parsed.path[1:] or str(DATA_DIR / "db.sqlite3")}
-    if parsed.scheme in ("postgres", "postgresql"):
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": parsed.path.lstrip("/"),
-            "USER": unquote(parsed.username or ""),
-            "PASSWORD": unquote(parsed.password or ""),
-            "HOST": parsed.hostname or "",
-            "PORT": str(parsed.port or ""),
-        }
-    raise ValueError(f"DATABASE_URL scheme {parsed.scheme!r} is not supported (sqlite or postgres)")
-
-
 CASSANDRA_ALIAS = "cassandra"
 CASSANDRA_HOSTS = env_str("CASSANDRA_HOSTS", "127.0.0.1")
 CASSANDRA_PORT = env_int("CASSANDRA_PORT", 9042)
 CASSANDRA_KEYSPACE = env_str("CASSANDRA_KEYSPACE", "commerce")
 
 DATABASES = {
-    "default": _sql_database(env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")),
+    # DATABASE_URL as dj-database-url reads it: sqlite:///path (default: under DATA_DIR) or
+    # postgres://user:pass@host:port/name?sslmode=require (options in the query string).
+    "default": dj_database_url.parse(env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")),
     CASSANDRA_ALIAS: {
         "ENGINE": "django_cassandra_engine",
         "NAME": CASSANDRA_KEYSPACE,
@@ -132,8 +153,18 @@ ELASTICSEARCH_DSL_AUTO_REFRESH = False
 
 TEMPORAL_ADDRESS = env_str("TEMPORAL_ADDRESS", "127.0.0.1:7233")
 TEMPORAL_NAMESPACE = env_str("TEMPORAL_NAMESPACE", "default")
-# Sync activities (cqlengine, the ORM) run in this many threads per worker process.
-TEMPORAL_ACTIVITY_THREADS = env_int("TEMPORAL_ACTIVITY_THREADS", 32)
+# Sync activities (cqlengine, the ORM) run in a thread pool of this many threads per worker (one
+# worker per task queue), and each worker takes at most as many activity tasks at once, so one busy
+# queue cannot starve the others. TEMPORAL_ACTIVITY_THREADS_<QUEUE> (e.g. _INVENTORY) sizes one queue.
+TEMPORAL_ACTIVITY_THREADS = env_int("TEMPORAL_ACTIVITY_THREADS", 8)
+TEMPORAL_ACTIVITY_THREADS_BY_QUEUE = {
+    name.removeprefix("TEMPORAL_ACTIVITY_THREADS_").lower(): env_int(name, TEMPORAL_ACTIVITY_THREADS)
+    for name in sorted(os.environ)
+    if name.startswith("TEMPORAL_ACTIVITY_THREADS_")
+}
+# On SIGTERM a worker stops polling and gives in-flight activities this long to finish before it
+# cancels them; runshop waits longer than this for its worker process.
+TEMPORAL_GRACEFUL_SHUTDOWN_SECONDS = env_int("TEMPORAL_GRACEFUL_SHUTDOWN_SECONDS", 20)
 
 # Cart and inventory timings (seconds unless named otherwise).
 CART_HOLD_TTL_SECONDS = env_int("CART_HOLD_TTL_SECONDS", 15 * 60)
@@ -175,9 +206,39 @@ WHITENOISE_MAX_AGE = env_int("STATIC_MAX_AGE", 3600)
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
-# On wherever the shop is served over HTTPS; off for http://127.0.0.1.
-SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
+
+# DJANGO_HTTPS: the shop is served over HTTPS (directly or behind a TLS-terminating proxy). Off for
+# http://127.0.0.1. It turns on redirects to HTTPS, HSTS and secure cookies together.
+HTTPS = env_bool("DJANGO_HTTPS", False)
+SECURE_SSL_REDIRECT = HTTPS
+# Load balancers probe over plain HTTP inside the network: the probes are not redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 365 * 24 * 3600) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+# The proxy in front says which scheme the browser used; trust it only when one is there (and it
+# strips this header from clients): DJANGO_PROXY_SSL_HEADER=0 when uvicorn serves TLS itself.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_PROXY_SSL_HEADER", HTTPS) else None
+)
+# DJANGO_SECURE_COOKIES (the older name) still works, and can turn secure cookies on without HTTPS.
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# Sent on every response by commerce.middleware.ContentSecurityPolicyMiddleware. Scripts, styles,
+# images and forms come from this site only; no inline scripts (the admin has none either). Style
+# attributes stay allowed: colour swatches are drawn with them, and they cannot run code.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "style-src-attr 'unsafe-inline'",
+    "img-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
 
 LOGGING = {
     "version": 1,

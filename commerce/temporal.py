@@ -15,7 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from temporalio.client import Client
 
-_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], Client]]" = (
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], Client]] = (
     weakref.WeakKeyDictionary()
 )
 

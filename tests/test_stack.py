@@ -1,9 +1,13 @@
+import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from commerce import stack
-from commerce.stack.services import ServiceError
+from commerce.stack.base import ServiceError
 
 
 def test_status_reports_every_service_up(capsys):
@@ -37,3 +41,14 @@ def test_a_service_that_will_not_start_is_named_with_its_log_line(tmp_path, monk
     assert message.startswith("temporal ")
     assert str(tmp_path / "temporal" / "logs" / "temporal.out") in message
     assert "last log line:" in message and "address already in use" in message.lower()
+
+
+@pytest.mark.parametrize("command", [["-m", "commerce.stack"], ["manage.py", "stack"]], ids=["module", "manage.py"])
+def test_both_stack_command_lines_report_status_with_one_line_per_service(command):
+    result = subprocess.run([sys.executable, *command, "status"], cwd=Path(__file__).resolve().parent.parent,
+                            capture_output=True, text=True, timeout=120, env=dict(os.environ))
+
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[:2] for line in result.stdout.splitlines()] == [
+        ["temporal", "up"], ["cassandra", "up"], ["elasticsearch", "up"]
+    ]

@@ -1,13 +1,28 @@
 """Start, check and stop the local stack (Temporal, Cassandra, Elasticsearch).
 
 `python -m commerce.stack up|status|down [service ...]`, also `manage.py stack ...`.
+One module per service (temporal.py, cassandra.py, elasticsearch.py); what they share is in base.py.
 """
 
 from __future__ import annotations
 
 import time
 
-from commerce.stack.services import Service, ServiceError, all_services
+from commerce.stack.base import Out, Service, ServiceError
+from commerce.stack.cassandra import Cassandra
+from commerce.stack.elasticsearch import Elasticsearch
+from commerce.stack.temporal import Temporal
+
+__all__ = ["Service", "ServiceError", "all_services", "service", "up", "status", "down"]
+
+
+def all_services() -> list[Service]:
+    return [Temporal(), Cassandra(), Elasticsearch()]
+
+
+def service(name: str) -> Service:
+    """One service by name (`temporal`, `cassandra`, `elasticsearch`), configured from the environment."""
+    return _select([name])[0]
 
 
 def _select(names: list[str] | None) -> list[Service]:
@@ -21,7 +36,7 @@ def _select(names: list[str] | None) -> list[Service]:
     return [known[name] for name in names]
 
 
-def up(names: list[str] | None = None, out=print) -> list[str]:
+def up(names: list[str] | None = None, out: Out = print) -> list[str]:
     """Start what is not running, reuse what is healthy, wait for all. Returns the names it started."""
     services = _select(names)
     started: list[str] = []
@@ -32,7 +47,7 @@ def up(names: list[str] | None = None, out=print) -> list[str]:
             out(f"{service.name:<14} already up at {service.where()} ({health.detail})")
             continue
         if service.pid() is None:
-            service.spawn()
+            service.spawn(out)
             started.append(service.name)
             out(f"{service.name:<14} starting (pid {service.pid()}), log {service.log_file}")
         else:
@@ -40,7 +55,8 @@ def up(names: list[str] | None = None, out=print) -> list[str]:
     failures = []
     for service in services:
         try:
-            health = service.wait_healthy(began + service.start_timeout)
+            # The deadline counts from the first spawn: the services start in parallel.
+            health = service.wait_healthy(began + service.start_timeout, out)
         except ServiceError as exc:
             failures.append(str(exc))
             continue
@@ -51,7 +67,7 @@ def up(names: list[str] | None = None, out=print) -> list[str]:
     return started
 
 
-def status(names: list[str] | None = None, out=print) -> bool:
+def status(names: list[str] | None = None, out: Out = print) -> bool:
     all_up = True
     for service in _select(names):
         health = service.check()
@@ -63,7 +79,7 @@ def status(names: list[str] | None = None, out=print) -> bool:
     return all_up
 
 
-def down(names: list[str] | None = None, out=print) -> None:
+def down(names: list[str] | None = None, out: Out = print) -> None:
     # Stop in reverse so clients (none here yet) go before what they use.
     for service in reversed(_select(names)):
         if service.stop():

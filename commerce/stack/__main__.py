@@ -2,7 +2,7 @@ import argparse
 import sys
 
 from commerce import stack
-from commerce.stack.services import ServiceError
+from commerce.stack.base import ServiceError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,8 +1,10 @@
 from django.core.management.base import BaseCommand
 
+from commerce.management.stores import needs_stores
 from commerce.search import documents, ensure_index
 
 
+@needs_stores("elasticsearch")
 class Command(BaseCommand):
     help = "Create the Elasticsearch indices (behind their aliases) of every document. Idempotent."
 

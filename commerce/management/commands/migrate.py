@@ -4,7 +4,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.commands.migrate import Command as SqlMigrateCommand
 
+from commerce.management.stores import needs_stores
 
+
+@needs_stores("cassandra")
 class Command(SqlMigrateCommand):
     help = "Apply SQL migrations, then create or update the Cassandra keyspace and tables."
 

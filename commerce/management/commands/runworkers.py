@@ -4,13 +4,18 @@ import os
 import signal
 import sys
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from commerce.management.stores import needs_stores
+from commerce.supervisor import die_with_parent
 from commerce.temporal import connect
 from commerce.workers import run_workers, worker_specs
 
+# Set by runshop: the file to create once every worker polls, so it can print the URL last.
+READY_FILE_ENV = "COMMERCE_WORKERS_READY_FILE"
 
+
+@needs_stores("temporal")
 class Command(BaseCommand):
     help = "Run the Temporal workers of all six task queues (or --queues) in one process on one connection."
 
@@ -18,6 +23,8 @@ class Command(BaseCommand):
         parser.add_argument("--queues", default="", help="comma-separated subset, e.g. cart,checkout")
 
     def handle(self, *args, queues, **options):
+        # Under runshop: stop (drain) when runshop dies, even by kill -9, instead of running orphaned.
+        die_with_parent()
         selected = [queue.strip() for queue in queues.split(",") if queue.strip()] or None
         try:
             worker_specs(selected)
@@ -32,19 +39,26 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._stopping, stop, sig)
-        try:
-            client = await connect()
-        except Exception as exc:
-            raise CommandError(f"cannot reach Temporal at {settings.TEMPORAL_ADDRESS}: {exc}") from exc
-        await run_workers(client, queues, stop)
+        # A failed connect is reported as one line by needs_stores ("Temporal is not reachable at ...").
+        client = await connect()
+        await run_workers(client, queues, stop, on_started=_tell_runshop_we_are_ready)
 
     def _stopping(self, stop, sig):
-        self.stdout.write(f"{signal.Signals(sig).name} received: draining workers")
+        # Ctrl-C under runshop reaches both processes, and runshop then sends SIGTERM: say it once.
+        if not stop.is_set():
+            self.stdout.write(f"{signal.Signals(sig).name} received: draining workers")
         stop.set()
 
 
-def exit_now() -> None:
-    """Exit 0 without interpreter teardown, once all work is drained and output flushed.
+def _tell_runshop_we_are_ready() -> None:
+    path = os.environ.get(READY_FILE_ENV)
+    if path:
+        with open(path, "w"):
+            pass
+
+
+def exit_now(code: int = 0) -> None:
+    """Exit without interpreter teardown, once all work is drained and output flushed.
 
     The Temporal SDK's native threads can abort CPython's finalization with
     "PyGILState_Release: thread state must be current" (temporalio/sdk-python#300).
@@ -52,4 +66,4 @@ def exit_now() -> None:
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(code)

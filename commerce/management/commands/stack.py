@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from commerce import stack
-from commerce.stack.services import ServiceError
+from commerce.stack.base import ServiceError
 
 
 class Command(BaseCommand):

@@ -1,10 +1,10 @@
 from django.core.management.base import BaseCommand
 
-from commerce.search import rebuild
-from inventory.documents import CollectionDocument, ProductDocument
-from inventory.projection import iter_collections, iter_product_listings
+from commerce.management.stores import needs_stores
+from inventory import services
 
 
+@needs_stores("cassandra", "elasticsearch")
 class Command(BaseCommand):
     help = "Rebuild the catalog's search indices from Cassandra, swapping each alias when its index is complete."
 
@@ -12,14 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("target", nargs="?", default="all", choices=["products", "collections", "all"])
 
     def handle(self, *args, target, **options):
-        stream = self.stderr._out
-        if target in ("collections", "all"):
-            rows = list(iter_collections())
-            self._report(rebuild(CollectionDocument, rows, len(rows), stream))
-        if target in ("products", "all"):
-            listings = list(iter_product_listings())
-            self._report(rebuild(ProductDocument, listings, len(listings), stream))
-
-    def _report(self, summary):
-        dropped = f", dropped {', '.join(summary.removed_indices)}" if summary.removed_indices else ""
-        self.stdout.write(f"{summary.alias}: {summary.documents} documents in {summary.index}{dropped}")
+        # The progress bars go to stderr, so stdout keeps only one line per index.
+        for summary in services.rebuild_search(target, progress=self.stderr._out):
+            dropped = f", dropped {', '.join(summary.removed_indices)}" if summary.removed_indices else ""
+            self.stdout.write(f"{summary.alias}: {summary.documents} documents in {summary.index}{dropped}")

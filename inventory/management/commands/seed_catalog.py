@@ -2,10 +2,12 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from inventory.catalog.generator import DEFAULT_PRODUCTS, DEFAULT_SEED, generate_catalog
-from inventory.catalog.store import clear_catalog, write_catalog
+from commerce.management.stores import needs_stores
+from inventory import services
+from inventory.catalog.generator import DEFAULT_PRODUCTS, DEFAULT_SEED
 
 
+@needs_stores("cassandra")
 class Command(BaseCommand):
     help = "Generate the catalog deterministically from a seed and write it to Cassandra. Idempotent."
 
@@ -19,11 +21,10 @@ class Command(BaseCommand):
         if products < 1:
             raise CommandError("--products must be at least 1")
         began = time.monotonic()
+        # The progress bar goes to stderr, so stdout keeps only the summary.
+        summary = services.seed_catalog(products=products, seed=seed, reset=reset, progress=self.stderr._out)
         if reset:
-            clear_catalog()
-            self.stdout.write("catalog and stock tables emptied")
-        catalog = generate_catalog(products=products, seed=seed)
-        summary = write_catalog(catalog, self.stderr._out)
+            self.stdout.write("catalog and stock tables emptied first")
         self.stdout.write(
             f"catalog seed {seed}: {summary.products} products, {summary.variants} variants, "
             f"{summary.collections} collections, {summary.suppliers} suppliers; stock rows: "
