@@ -22,7 +22,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
-    PYTHON, RESULTS, ROOT, bench_env, free_port, locust, manage, save, table, web_server,
+    PYTHON,
+    RESULTS,
+    ROOT,
+    bench_env,
+    free_port,
+    locust,
+    manage,
+    save,
+    table,
+    web_server,
 )
 
 BENCH_ENV = dict(CASSANDRA_KEYSPACE="commerce_bench", ELASTICSEARCH_INDEX_PREFIX="bench-",
@@ -50,7 +59,7 @@ def main() -> None:
     print("== Temporal floor: bare update round trips", flush=True)
     floor = asyncio.run(_floor(args.floor_rounds))
 
-    log = open(RESULTS / "cart-workers.log", "w")
+    log = open(RESULTS / "cart-workers.log", "w")  # noqa: SIM115 - the workers write to it until they stop
     workers = subprocess.Popen([PYTHON, str(ROOT / "manage.py"), "runworkers"], env=env, stdout=log,
                                stderr=subprocess.STDOUT)
     runs: dict[str, dict] = {}

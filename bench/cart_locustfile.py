@@ -6,10 +6,11 @@ import os
 import random
 import re
 import uuid
+from pathlib import Path
 
 from locust import HttpUser, between, task
 
-TARGETS = json.loads(open(os.environ["BENCH_TARGETS"]).read())
+TARGETS = json.loads(Path(os.environ["BENCH_TARGETS"]).read_text())
 MODE = os.environ.get("BENCH_CART_MODE", "existing")
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 

@@ -16,7 +16,7 @@ import sys
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +40,7 @@ def manage(*args: str, env: dict | None = None) -> float:
 @contextmanager
 def web_server(env: dict, port: int):
     """uvicorn serving the shop on 127.0.0.1:port for the duration of the block."""
-    log = open(RESULTS / f"web-{port}.log", "w")
+    log = open(RESULTS / f"web-{port}.log", "w")  # noqa: SIM115 - the server writes to it until it stops
     process = subprocess.Popen(
         [PYTHON, "-m", "uvicorn", "commerce.asgi:application", "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "warning", "--lifespan", "off"],
@@ -127,7 +127,7 @@ def temporal_probe_floor(rounds: int = 200, concurrency: int = 1) -> dict:
 
 def save(name: str, report: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS / f"{name}-{stamp}.json"
     path.write_text(json.dumps(report, indent=2))
     return path

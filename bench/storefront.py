@@ -17,7 +17,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
-    RESULTS, ROOT, bench_env, free_port, locust, manage, save, table, temporal_probe_floor, web_server,
+    RESULTS,
+    ROOT,
+    bench_env,
+    free_port,
+    locust,
+    manage,
+    save,
+    table,
+    temporal_probe_floor,
+    web_server,
 )
 
 

@@ -3,10 +3,11 @@
 import json
 import os
 import random
+from pathlib import Path
 
 from locust import HttpUser, between, task
 
-TARGETS = json.loads(open(os.environ["BENCH_TARGETS"]).read())
+TARGETS = json.loads(Path(os.environ["BENCH_TARGETS"]).read_text())
 
 
 class Shopper(HttpUser):

@@ -7,15 +7,16 @@ atomic step and no shopper ever sees a half-built index.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Iterable, TextIO
+from datetime import UTC, datetime
+from typing import TextIO
 
 from django.conf import settings
 from django_elasticsearch_dsl.registries import registry
 from elasticsearch import Elasticsearch
-from elasticsearch.helpers import streaming_bulk
 from elasticsearch.dsl.connections import connections
+from elasticsearch.helpers import streaming_bulk
 
 from commerce.progress import Progress
 
@@ -42,7 +43,7 @@ def concrete_indices(alias: str) -> list[str]:
 def create_concrete_index(document) -> str:
     """A new, empty index with the document's mappings and settings; not yet behind the alias."""
     alias = document._index._name
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
     name = f"{alias}-{stamp}"
     document._index.clone(name).create(using=es())
     return name
@@ -99,7 +100,7 @@ def rebuild(
     indexed = 0
     try:
         with Progress(f"indexing {alias}", total, stream) as progress:
-            for ok, item in streaming_bulk(es(), actions(), chunk_size=chunk_size, raise_on_error=True):
+            for _ok, _item in streaming_bulk(es(), actions(), chunk_size=chunk_size, raise_on_error=True):
                 indexed += 1
                 progress.advance()
         es().indices.refresh(index=index)

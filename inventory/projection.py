@@ -7,9 +7,9 @@ with each variant's availability (on hand minus reserved, over all suppliers).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterator
 
 from cassandra.query import SimpleStatement
 

@@ -16,7 +16,8 @@ holds without scanning every stock row. Two rules keep the two tables safe to cr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+
 from cassandra.query import SimpleStatement
 
 from commerce.cassandra import session, table
@@ -39,11 +40,11 @@ class IndexRow:
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def record(rid: str, sku: str, supplier_id: str, status: str, expires_at: datetime | None,

@@ -272,7 +272,7 @@ async def change_stock(change: StockChange, wait_seconds: float = STOCK_CHANGE_W
         if isinstance(cause, ApplicationError) and cause.type in StockErrors.NON_RETRYABLE:
             raise StockChangeRefused(cause.message) from None
         raise StockChangePending("The stock change failed; see the worker log.") from failure
-    except (asyncio.TimeoutError, RPCError) as error:
+    except (TimeoutError, RPCError) as error:
         raise StockChangePending("The stock change is queued and applies as soon as the inventory worker runs;"
                                  " it will not apply twice.") from error
 

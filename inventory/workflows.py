@@ -14,7 +14,6 @@ id makes a repeated command attach to the first), then tells the service.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -101,7 +100,7 @@ class InventoryServiceWorkflow:
         try:
             await workflow.wait_condition(lambda: bool(self.dirty),
                                           timeout=max(timedelta(seconds=0.001), self.next_sweep_at - now))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     def _may_project(self) -> bool:
@@ -147,7 +146,7 @@ class InventoryServiceWorkflow:
             try:
                 await workflow.wait_condition(lambda: bool(self.dirty),
                                               timeout=timedelta(seconds=self.config.sweep_interval_seconds))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 released = await workflow.execute_activity(InventoryActivities.SWEEP_EXPIRED_HOLDS,
                                                            workflow.now().isoformat(), result_type=list[str],
                                                            **legacy_call)

@@ -2,6 +2,7 @@ import io
 from collections import Counter
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 from commerce.cassandra import session, table
@@ -89,7 +90,7 @@ def test_reindex_fills_a_new_index_and_swaps_the_alias(catalog):
 def test_reindex_prints_progress(catalog):
     err = io.StringIO()
     call_command("reindex", "collections", stdout=io.StringIO(), stderr=err)
-    assert "100%" in err.getvalue() and "indexing test-collections" in err.getvalue()
+    assert "100%" in err.getvalue() and f"indexing {settings.ELASTICSEARCH_INDEX_PREFIX}collections" in err.getvalue()
 
 
 def test_seed_catalog_refuses_a_nonsense_product_count():

@@ -1,6 +1,7 @@
 import uuid
 
 import pytest
+from django.conf import settings
 
 from commerce.search import concrete_indices
 from inventory.documents import ProductDocument
@@ -48,5 +49,5 @@ def test_documents_live_in_a_concrete_index_behind_an_alias():
 
     indices = concrete_indices(alias)
 
-    assert alias == "test-products"
+    assert alias == f"{settings.ELASTICSEARCH_INDEX_PREFIX}products" and settings.ELASTICSEARCH_INDEX_PREFIX
     assert len(indices) == 1 and indices[0].startswith("test-products-")

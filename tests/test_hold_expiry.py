@@ -12,6 +12,7 @@ from cart.activities import save_cart_snapshot
 from cart.contracts import AddItem, CartConfig, CartInput, CartStatus, CartView
 from cart.workflows import CartWorkflow
 from commerce.temporal import binary_path
+from inventory import reservations
 from inventory.activities import (
     hold_stock,
     lookup_variant,
@@ -21,7 +22,6 @@ from inventory.activities import (
     release_stock,
     sweep_expired_holds,
 )
-from inventory import reservations
 from inventory.workflows import InventoryServiceWorkflow
 from tests.stock_helpers import fresh_sku, levels
 

@@ -3,7 +3,7 @@ a crash between the two writes of any operation recoverable, expired holds gone 
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.usefixtures("cassandra_schema")
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _later(minutes: int = 15) -> datetime:
@@ -227,14 +227,14 @@ def test_a_correction_racing_holds_never_oversells():
     for _ in range(3):
         sku = fresh_sku(10)
 
-        def take(index: int) -> str:
+        def take(index: int, sku: str = sku) -> str:
             try:
                 stock.hold(f"{sku}-{index}", sku, 1, _later())
                 return "held"
             except stock.OutOfStock:
                 return "refused"
 
-        def correct() -> str:
+        def correct(sku: str = sku) -> str:
             try:
                 stock.apply_change(_change(sku, -8), _now())
                 return "corrected"

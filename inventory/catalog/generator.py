@@ -9,30 +9,30 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from django.utils.text import slugify
 
-from inventory.contracts import VariantSummary
 from inventory.catalog.vocabulary import (
+    ADJECTIVES,
     CARE_BY_MATERIAL,
     CARE_DEFAULT,
     COLLECTIONS,
     COLOURS,
     EDITORIAL,
+    LINE_NAMES,
     MATERIAL_NOTES,
     PREMIUM_SIZES,
     PURPOSE,
-    ADJECTIVES,
-    LINE_NAMES,
     SUPPLIERS,
     VENDORS,
 )
+from inventory.contracts import VariantSummary
 
 DEFAULT_PRODUCTS = 2689
 DEFAULT_SEED = 42
 MAX_VARIANTS = 12
-CATALOG_EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+CATALOG_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ def generate_catalog(products: int = DEFAULT_PRODUCTS, seed: int = DEFAULT_SEED)
         # "Linen Linen Shirt" reads badly: drop a material the type's name already says.
         type_words = set(re.findall(r"[a-z]+", ptype.name.lower()))
         label = "" if type_words & set(re.findall(r"[a-z]+", material.lower())) else f"{material} "
-        for attempt in range(50):
+        for _attempt in range(50):
             name = f"{rng.choice(LINE_NAMES)} {label}{ptype.name}"
             if slugify(name) not in used_slugs:
                 break

@@ -13,6 +13,8 @@ import math
 from elasticsearch.dsl import Q, Search
 from elasticsearch.dsl.query import Query
 
+from inventory.catalog.images import url as image_url
+from inventory.catalog.vocabulary import SIZE_ORDER
 from inventory.contracts import (
     PRICE_BUCKETS,
     Facet,
@@ -22,9 +24,7 @@ from inventory.contracts import (
     SearchResults,
     SortOrder,
 )
-from inventory.catalog.vocabulary import SIZE_ORDER
 from inventory.documents import ProductDocument
-from inventory.catalog.images import url as image_url
 
 PAGE_SIZE = 24
 MAX_RESULT_WINDOW = 10_000  # Elasticsearch's default index.max_result_window

@@ -7,8 +7,9 @@ that shoppers have since reserved or bought.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, TextIO
+from typing import TextIO
 
 from cassandra.concurrent import execute_concurrent_with_args
 

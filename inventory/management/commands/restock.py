@@ -3,6 +3,7 @@ import getpass
 
 from django.core.management.base import BaseCommand, CommandError
 
+from commerce.management.stores import needs_stores
 from inventory import services
 from inventory.contracts import MAX_REASON_LENGTH, MAX_STOCK_DELTA, StockChange
 
@@ -16,6 +17,7 @@ def _delta(text: str) -> int:
     return value
 
 
+@needs_stores("temporal")
 class Command(BaseCommand):
     help = ("Add units of a SKU at a supplier (negative to correct a count down), with a reason. "
             "Applied once per --command-id: repeat the command with the same id and nothing changes twice.")
