@@ -26,7 +26,6 @@ from commerce.workers import run_workers
 from inventory.catalog.generator import generate_catalog
 from inventory.catalog.store import clear_catalog, write_catalog
 
-
 FAST_TESTS = Path(__file__).parent / "fast"
 
 

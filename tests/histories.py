@@ -8,8 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from temporalio.client import WorkflowHandle
-from temporalio.client import WorkflowHistory
+from temporalio.client import WorkflowHandle, WorkflowHistory
 
 HISTORY_DIR = Path(__file__).parent / "histories"
 

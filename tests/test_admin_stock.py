@@ -4,6 +4,7 @@ through the inventory domain (a workflow per command), and the `restock` command
 import io
 import re
 import uuid
+from datetime import UTC
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -95,9 +96,10 @@ def test_a_stock_change_applies_once_however_often_the_form_is_sent(staff_client
 def test_a_correction_below_what_is_held_is_refused_with_the_reason(staff_client, catalog):
     sku = catalog.products[9].variants[0].sku
     fresh_sku(3, sku=sku)
+    from datetime import datetime, timedelta
+
     from inventory import stock
-    from datetime import datetime, timedelta, timezone
-    stock.hold(f"{sku}-held", sku, 2, datetime.now(timezone.utc) + timedelta(minutes=5))
+    stock.hold(f"{sku}-held", sku, 2, datetime.now(UTC) + timedelta(minutes=5))
     form = _form(staff_client.get(f"/admin/inventory/stock/?q={sku}").content.decode(), sku)
 
     response = staff_client.post("/admin/inventory/stock/", {**form, "delta": -3, "reason": "count"}, follow=True)

@@ -50,4 +50,4 @@ def test_documents_live_in_a_concrete_index_behind_an_alias():
     indices = concrete_indices(alias)
 
     assert alias == f"{settings.ELASTICSEARCH_INDEX_PREFIX}products" and settings.ELASTICSEARCH_INDEX_PREFIX
-    assert len(indices) == 1 and indices[0].startswith("test-products-")
+    assert len(indices) == 1 and indices[0].startswith(f"{alias}-")
