@@ -181,7 +181,35 @@ INVENTORY_SWEEP_SECONDS = env_int("INVENTORY_SWEEP_SECONDS", 60)
 INVENTORY_SWEEP_PAGE_SIZE = env_int("INVENTORY_SWEEP_PAGE_SIZE", 500)
 INVENTORY_CONTINUE_AS_NEW_ROUNDS = env_int("INVENTORY_CONTINUE_AS_NEW_ROUNDS", 100)
 
+# Checkout (a later change moves these into the store-config workflow entity).
+CHECKOUT_STEP_TIMEOUT_SECONDS = env_int("CHECKOUT_STEP_TIMEOUT_SECONDS", 60 * 60)
+CHECKOUT_MAX_DECLINED_ATTEMPTS = env_int("CHECKOUT_MAX_DECLINED_ATTEMPTS", 5)
+CHECKOUT_DECLINED_LOCKOUT_SECONDS = env_int("CHECKOUT_DECLINED_LOCKOUT_SECONDS", 30 * 60)
+# How long the web waits for a checkout step's answer before saying it is queued.
+CHECKOUT_UPDATE_TIMEOUT_SECONDS = env_int("CHECKOUT_UPDATE_TIMEOUT_SECONDS", 10)
+SHIPPING_STANDARD_CENTS = env_int("SHIPPING_STANDARD_CENTS", 595)
+SHIPPING_EXPRESS_CENTS = env_int("SHIPPING_EXPRESS_CENTS", 1495)
+ORDER_APPROVAL_THRESHOLD_CENTS = env_int("ORDER_APPROVAL_THRESHOLD_CENTS", 100_000)
+
 SHOP_NAME = env_str("SHOP_NAME", "Heron & Co.")
+# Where the shop is reached from outside: links in emails.
+SHOP_BASE_URL = env_str("SHOP_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Email (order confirmations): written as files under DATA_DIR/emails by default; EMAIL_HOST switches
+# to SMTP. Order links in emails carry a signed token valid for ORDER_LINK_MAX_AGE_DAYS.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("EMAIL_PORT", 587)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+    EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+else:
+    EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+    EMAIL_FILE_PATH = Path(env_str("EMAIL_FILE_PATH", str(DATA_DIR / "emails")))
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "shop@localhost")
+ORDER_LINK_MAX_AGE_DAYS = env_int("ORDER_LINK_MAX_AGE_DAYS", 90)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

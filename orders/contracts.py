@@ -22,6 +22,10 @@ class OrderQueries:
     GET = "get_order"
 
 
+class OrderErrors:
+    NUMBER_TAKEN = "OrderNumberTaken"
+
+
 class OrderStatus:
     PLACED = "placed"
     AWAITING_APPROVAL = "awaiting_approval"
