@@ -6,11 +6,11 @@ from datetime import datetime
 
 from temporalio import activity
 
-from cart.contracts import CartSnapshot
+from cart.contracts import CartActivities, CartSnapshot
 from cart.models import CartRecord
 
 
-@activity.defn(name="save_cart_snapshot")
+@activity.defn(name=CartActivities.SAVE_SNAPSHOT)
 def save_cart_snapshot(snapshot: CartSnapshot) -> None:
     CartRecord.create(
         cart_id=snapshot.cart_id,

@@ -1,14 +1,57 @@
-"""Frozen dataclasses and constants exchanged between the cart's views, workflow and activities.
+"""The cart's Temporal face and the shapes exchanged between its views, workflow and activities.
 
-Standard library only: the cart workflow imports this module.
+Standard library and other apps' contracts only: the cart workflow imports this module.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from inventory.contracts import StockErrors
+
+# -- the cart's Temporal face: other apps use these names, never string literals ------------------
+
+TASK_QUEUE = "cart"
+CART_WORKFLOW = "Cart"
+
+
+def cart_workflow_id(cart_id: str) -> str:
+    return f"cart-{cart_id}"
+
+
+class CartUpdates:
+    ADD_ITEM = "add_item"
+    SET_QUANTITY = "set_quantity"
+    REMOVE_ITEM = "remove_item"
+    APPLY_COUPON = "apply_coupon"
+
+
+class CartQueries:
+    GET = "get_cart"
+
+
+class CartActivities:
+    SAVE_SNAPSHOT = "save_cart_snapshot"
+
+
+class CartErrors:
+    """ApplicationError types the cart raises; the web tier turns each into a message."""
+
+    OUT_OF_STOCK = StockErrors.OUT_OF_STOCK
+    UNKNOWN_SKU = StockErrors.UNKNOWN_SKU
+    INVALID_QUANTITY = "InvalidQuantity"
+    NOT_IN_CART = "NotInCart"
+    CART_FULL = "CartFull"
+    TOO_MANY_OF_ONE_ITEM = "TooManyOfOneItem"
+    UNKNOWN_COUPON = "UnknownCoupon"
+    EXPIRED_COUPON = "ExpiredCoupon"
+    COUPON_NOT_APPLICABLE = "CouponNotApplicable"
+    CART_CLOSED = "CartClosed"
+    UNAVAILABLE = "Unavailable"  # a stock call used up its retry budget: nothing changed
+
+
+# What a form may ask for in one line; the cart's own caps (CartSettings) are lower.
 MAX_LINE_QUANTITY = 99
-MAX_LINES = 50
 
 
 class CartStatus:
@@ -16,23 +59,13 @@ class CartStatus:
     EXPIRED = "expired"
 
 
-class CartErrors:
-    """ApplicationError types the cart raises; the web tier turns each into a message."""
-
-    OUT_OF_STOCK = "OutOfStock"
-    UNKNOWN_SKU = "UnknownSku"
-    INVALID_QUANTITY = "InvalidQuantity"
-    NOT_IN_CART = "NotInCart"
-    CART_FULL = "CartFull"
-    UNKNOWN_COUPON = "UnknownCoupon"
-    EXPIRED_COUPON = "ExpiredCoupon"
-    COUPON_NOT_APPLICABLE = "CouponNotApplicable"
-    CART_CLOSED = "CartClosed"
-
-
 @dataclass(frozen=True)
-class CartConfig:
-    """Timings of a cart; the web tier fills them from settings (workflows cannot read settings)."""
+class CartSettings:
+    """A cart's timings and caps; the web tier fills them from settings (workflows cannot read them).
+
+    New fields get the default that keeps the behaviour of runs started before the field existed,
+    so their histories replay: the web tier always passes the configured values.
+    """
 
     hold_ttl_seconds: int = 15 * 60
     idle_expiry_seconds: int = 30 * 24 * 3600
@@ -40,6 +73,9 @@ class CartConfig:
     # Snapshots wait this long after a change, so a burst of changes is saved once and the save
     # never competes with the next update for the workflow.
     snapshot_delay_seconds: float = 1.0
+    max_lines: int = 50
+    max_units_per_sku: int = MAX_LINE_QUANTITY
+
 
 
 @dataclass(frozen=True)
@@ -64,8 +100,10 @@ class ApplyCoupon:
     code: str  # empty removes the coupon
 
 
-@dataclass
+@dataclass(frozen=True)
 class CartLine:
+    """One line of a cart, priced by the catalog: held in the workflow's state and shown as is."""
+
     sku: str
     product_slug: str
     name: str
@@ -95,7 +133,8 @@ class CartState:
 @dataclass(frozen=True)
 class CartInput:
     cart_id: str
-    config: CartConfig = field(default_factory=CartConfig)
+    # Named `config` in recorded histories and running carts' inputs: keep the field name.
+    config: CartSettings = field(default_factory=CartSettings)
     state: CartState | None = None
     # Carried over continue-as-new: a change the previous run had not saved yet.
     unsaved: bool = False
@@ -103,25 +142,15 @@ class CartInput:
 
 
 @dataclass(frozen=True)
-class CartLineView:
-    sku: str
-    product_slug: str
-    name: str
-    colour: str
-    size: str
-    unit_price_cents: int
-    quantity: int
-    line_total_cents: int
-    image_url: str
-
-
-@dataclass(frozen=True)
 class CartView:
+    """What the cart's query and updates answer."""
+
     cart_id: str
     status: str
-    lines: tuple[CartLineView, ...] = ()
+    lines: tuple[CartLine, ...] = ()
     coupon_code: str = ""
     coupon_label: str = ""
+    coupon_expired: bool = False  # the applied coupon has expired since: it no longer discounts
     subtotal_cents: int = 0
     discount_cents: int = 0
     total_cents: int = 0
@@ -131,14 +160,19 @@ class CartView:
 
 @dataclass(frozen=True)
 class CartSnapshot:
-    """What is written to Cassandra's `carts` table after each change."""
+    """What is written to Cassandra's `carts` table after each change: a view at a point in time."""
 
     cart_id: str
     status: str
-    lines: tuple[CartLineView, ...]
+    lines: tuple[CartLine, ...]
     coupon_code: str
     subtotal_cents: int
     discount_cents: int
     total_cents: int
     item_count: int
     updated_at: str  # ISO 8601, workflow time
+
+    @classmethod
+    def of(cls, view: CartView, updated_at: str) -> CartSnapshot:
+        return cls(view.cart_id, view.status, view.lines, view.coupon_code, view.subtotal_cents,
+                   view.discount_cents, view.total_cents, view.item_count, updated_at)

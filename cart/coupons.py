@@ -6,7 +6,7 @@ Times are compared against the workflow's clock, passed in; nothing here reads t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,9 @@ class Coupon:
     minimum_subtotal_cents: int = 0
     expires_at: datetime | None = None
 
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
+
 
 COUPONS = {
     coupon.code: coupon
@@ -25,7 +28,7 @@ COUPONS = {
         Coupon("WELCOME10", "10% off your order", percent_off=10),
         Coupon("TAKE5", "$5.00 off orders of $25.00 or more", amount_off_cents=500, minimum_subtotal_cents=2500),
         Coupon("SUMMER25", "25% off (summer sale)", percent_off=25,
-               expires_at=datetime(2025, 9, 1, tzinfo=timezone.utc)),
+               expires_at=datetime(2025, 9, 1, tzinfo=UTC)),
     )
 }
 

@@ -9,6 +9,7 @@ has answered, outside its latency. Deterministic: no Django, no I/O here.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 from temporalio import workflow
@@ -17,30 +18,49 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from cart.contracts import (
+        CART_WORKFLOW,
         MAX_LINE_QUANTITY,
-        MAX_LINES,
+        TASK_QUEUE,
         AddItem,
         ApplyCoupon,
+        CartActivities,
         CartErrors,
         CartInput,
         CartLine,
-        CartLineView,
+        CartQueries,
         CartSnapshot,
         CartState,
         CartStatus,
+        CartUpdates,
         CartView,
         RemoveItem,
         SetQuantity,
     )
     from cart.coupons import COUPONS, discount_cents, normalise
-    from inventory.contracts import HoldRequest, HoldResult, VariantInfo
+    from inventory.contracts import TASK_QUEUE as INVENTORY_TASK_QUEUE
+    from inventory.contracts import HoldRequest, HoldResult, InventoryActivities, StockErrors, VariantInfo
 
 REMEMBERED_UPDATE_IDS = 200
+NO_SUCH_PRODUCT = "There is no such product."
+
+# The stock calls' retry budget. They run as local activities inside an update, and an update makes
+# at most STOCK_CALLS_PER_UPDATE of them in a row (look the SKU up, then hold it). Each is bounded over
+# all its attempts by its schedule-to-close timeout, so an update's stock work ends within 2 x 4 s = 8 s:
+# inside the 10 s the web tier waits for an update (settings.CART_UPDATE_TIMEOUT_SECONDS), with room for
+# the workflow task and the round trips, and a refusal reaches the shopper as a refusal, not as a
+# timeout (cart.checks warns when the setting is too short for this budget). One attempt, a Cassandra
+# compare-and-set of milliseconds, may take 2 s, so a stuck attempt is retried within the budget.
+STOCK_CALLS_PER_UPDATE = 2
 STOCK_CALL = dict(
-    start_to_close_timeout=timedelta(seconds=10),
-    retry_policy=RetryPolicy(maximum_attempts=5, initial_interval=timedelta(milliseconds=100),
-                             non_retryable_error_types=["OutOfStock", "UnknownSku", "HoldNotActive"]),
+    schedule_to_close_timeout=timedelta(seconds=4),
+    start_to_close_timeout=timedelta(seconds=2),
+    retry_policy=RetryPolicy(maximum_attempts=4, initial_interval=timedelta(milliseconds=100),
+                             maximum_interval=timedelta(seconds=1),
+                             non_retryable_error_types=list(StockErrors.NON_RETRYABLE)),
 )
+# Patch ids: each marks a change of the workflow's commands; histories from before it replay unchanged.
+EXPIRY_WAITS_FOR_HANDLERS = "expiry-waits-for-handlers"
+COUPON_LAPSE_WAKES_THE_CART = "coupon-lapse-wakes-the-cart"
 BACKGROUND_CALL = dict(start_to_close_timeout=timedelta(seconds=30),
                        retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1),
                                                 maximum_interval=timedelta(minutes=1)))
@@ -56,10 +76,10 @@ def _business_error(error: ActivityError | ApplicationError) -> ApplicationError
     cause = error.cause if isinstance(error, ActivityError) else error
     if isinstance(cause, ApplicationError) and cause.type:
         return _refusal(cause.message, cause.type, *cause.details)
-    return _refusal("The shop could not update your cart just now; please try again.", "Unavailable")
+    return _refusal("The shop could not update your cart just now; please try again.", CartErrors.UNAVAILABLE)
 
 
-@workflow.defn(name="Cart")
+@workflow.defn(name=CART_WORKFLOW)
 class CartWorkflow:
     @workflow.init
     def __init__(self, input: CartInput) -> None:
@@ -72,14 +92,25 @@ class CartWorkflow:
     # -- the main loop: persistence, continue-as-new, idle expiry ---------------------------
     @workflow.run
     async def run(self, input: CartInput) -> CartView:
+        idle = timedelta(seconds=self.config.idle_expiry_seconds)
         while True:
+            wait = self._wait_for_a_change(idle)
             try:
-                await workflow.wait_condition(
-                    lambda: self.dirty or self._continue_due(),
-                    timeout=timedelta(seconds=self.config.idle_expiry_seconds),
-                )
-            except asyncio.TimeoutError:
-                return await self._expire()
+                await workflow.wait_condition(lambda: self.dirty or self._continue_due(), timeout=wait)
+            except TimeoutError:
+                if wait < idle:
+                    self.dirty = True  # the applied coupon lapsed: save the totals without its discount
+                elif not workflow.patched(EXPIRY_WAITS_FOR_HANDLERS):
+                    return await self._expire()
+                else:
+                    # An update that came in as the cart went idle finishes first (the run must not
+                    # end under it); if it changed the cart, the cart is not idle after all.
+                    await workflow.wait_condition(workflow.all_handlers_finished)
+                    if not self.dirty:
+                        view = await self._expire()
+                        # Updates that were waiting for the lock find the cart closed and refuse.
+                        await workflow.wait_condition(workflow.all_handlers_finished)
+                        return view
             if self.dirty and not self._continue_due():
                 await workflow.sleep(timedelta(seconds=self.config.snapshot_delay_seconds))
                 await self._persist()
@@ -91,49 +122,62 @@ class CartWorkflow:
                 workflow.continue_as_new(CartInput(self.state.cart_id, self.config, self.state,
                                                    unsaved=self.dirty, changed_skus=sorted(self.changed_skus)))
 
+    def _wait_for_a_change(self, idle: timedelta) -> timedelta:
+        """The idle time, or less when the applied coupon lapses sooner: the cart wakes then, so its
+        query and snapshot stop showing the discount without waiting for the next change."""
+        coupon = COUPONS.get(self.state.coupon_code)
+        if coupon is None or coupon.expires_at is None or coupon.expired(workflow.now()):
+            return idle
+        left = coupon.expires_at - workflow.now()
+        if left >= idle or not workflow.patched(COUPON_LAPSE_WAKES_THE_CART):
+            return idle
+        return left
+
     def _continue_due(self) -> bool:
         return self.state.updates >= self.config.continue_as_new_after
 
     async def _persist(self) -> None:
         self.dirty = False
         changed, self.changed_skus = sorted(self.changed_skus), set()
-        snapshot = self._snapshot()
-        calls = [workflow.execute_activity("save_cart_snapshot", snapshot, task_queue="cart", **BACKGROUND_CALL)]
+        snapshot = CartSnapshot.of(self._view(), workflow.now().isoformat())
+        calls = [workflow.execute_activity(CartActivities.SAVE_SNAPSHOT, snapshot, task_queue=TASK_QUEUE,
+                                           **BACKGROUND_CALL)]
         if changed:
-            calls.append(workflow.execute_activity("notify_stock_changed", changed, task_queue="inventory",
-                                                   **BACKGROUND_CALL))
+            calls.append(workflow.execute_activity(InventoryActivities.NOTIFY_STOCK_CHANGED, changed,
+                                                   task_queue=INVENTORY_TASK_QUEUE, **BACKGROUND_CALL))
         await asyncio.gather(*calls)
 
     async def _expire(self) -> CartView:
         async with self.lock:
             rids = [self._reservation_id(line.sku) for line in self.state.lines]
             if rids:
-                await workflow.execute_activity("release_holds", rids, task_queue="inventory", **BACKGROUND_CALL)
+                await workflow.execute_activity(InventoryActivities.RELEASE_HOLDS, rids,
+                                                task_queue=INVENTORY_TASK_QUEUE, **BACKGROUND_CALL)
             self.changed_skus.update(line.sku for line in self.state.lines)
             self.state.status = CartStatus.EXPIRED
             await self._persist()
             return self._view("This cart expired after a long time without changes.")
 
     # -- updates ---------------------------------------------------------------------------
-    @workflow.update
+    @workflow.update(name=CartUpdates.ADD_ITEM)
     async def add_item(self, request: AddItem) -> CartView:
         async with self.lock:
+            self._validate_active()  # the cart may have expired while this update waited for the lock
             if self._seen_before():
                 return self._view()  # the same form submitted twice: added once
             line = self._line(request.sku)
             quantity = (line.quantity if line else 0) + request.quantity
-            if quantity > MAX_LINE_QUANTITY:
-                raise _refusal(f"You can have at most {MAX_LINE_QUANTITY} of one item.", CartErrors.INVALID_QUANTITY)
-            if line is None and len(self.state.lines) >= MAX_LINES:
-                raise _refusal(f"A cart holds at most {MAX_LINES} different items.", CartErrors.CART_FULL)
+            if quantity > self.config.max_units_per_sku:
+                raise self._too_many(line)
+            if line is None and len(self.state.lines) >= self.config.max_lines:
+                raise _refusal(f"A cart holds at most {self.config.max_lines} different items.",
+                               CartErrors.CART_FULL)
             if line is None:
                 info = await self._lookup(request.sku)
                 line = CartLine(info.sku, info.product_slug, info.name, info.colour, info.size, info.price_cents,
                                 0, info.image_url)
             await self._hold(line, quantity)
-            if line not in self.state.lines:
-                self.state.lines.append(line)
-            line.quantity = quantity
+            self._put(replace(line, quantity=quantity))
             self._remember_update()
             return self._changed(line.sku, f"Added {request.quantity} × {line.name} to your cart.")
 
@@ -143,10 +187,13 @@ class CartWorkflow:
         self._validate_sku(request.sku)
         if not 1 <= request.quantity <= MAX_LINE_QUANTITY:
             raise _refusal(f"Quantity must be between 1 and {MAX_LINE_QUANTITY}.", CartErrors.INVALID_QUANTITY)
+        if request.quantity > self.config.max_units_per_sku:
+            raise self._too_many(None)
 
-    @workflow.update
+    @workflow.update(name=CartUpdates.SET_QUANTITY)
     async def set_quantity(self, request: SetQuantity) -> CartView:
         async with self.lock:
+            self._validate_active()
             line = self._line(request.sku)
             if line is None:
                 raise _refusal("That item is not in your cart.", CartErrors.NOT_IN_CART)
@@ -155,7 +202,8 @@ class CartWorkflow:
                 return self._changed(line.sku, f"Removed {line.name} from your cart.")
             if request.quantity != line.quantity:
                 await self._hold(line, request.quantity)
-                line.quantity = request.quantity
+                line = replace(line, quantity=request.quantity)
+                self._put(line)
             return self._changed(line.sku, f"{line.name}: quantity is now {line.quantity}.")
 
     @set_quantity.validator
@@ -164,10 +212,13 @@ class CartWorkflow:
         self._validate_sku(request.sku)
         if not 0 <= request.quantity <= MAX_LINE_QUANTITY:
             raise _refusal(f"Quantity must be between 0 and {MAX_LINE_QUANTITY}.", CartErrors.INVALID_QUANTITY)
+        if request.quantity > self.config.max_units_per_sku:
+            raise self._too_many(None)
 
-    @workflow.update
+    @workflow.update(name=CartUpdates.REMOVE_ITEM)
     async def remove_item(self, request: RemoveItem) -> CartView:
         async with self.lock:
+            self._validate_active()
             line = self._line(request.sku)
             if line is None:
                 return self._view()  # already gone: a repeated remove changes nothing
@@ -179,9 +230,10 @@ class CartWorkflow:
         self._validate_active()
         self._validate_sku(request.sku)
 
-    @workflow.update
+    @workflow.update(name=CartUpdates.APPLY_COUPON)
     async def apply_coupon(self, request: ApplyCoupon) -> CartView:
         async with self.lock:
+            self._validate_active()
             code = normalise(request.code)
             if not code:
                 self.state.coupon_code = ""
@@ -189,7 +241,7 @@ class CartWorkflow:
             coupon = COUPONS.get(code)
             if coupon is None:
                 raise _refusal(f"We don't know the code {code}.", CartErrors.UNKNOWN_COUPON)
-            if coupon.expires_at is not None and workflow.now() >= coupon.expires_at:
+            if coupon.expired(workflow.now()):
                 raise _refusal(f"The code {code} has expired.", CartErrors.EXPIRED_COUPON)
             if self._subtotal() < coupon.minimum_subtotal_cents:
                 minimum = coupon.minimum_subtotal_cents
@@ -204,7 +256,7 @@ class CartWorkflow:
         if len(request.code) > 64:
             raise _refusal("That is not a coupon code.", CartErrors.UNKNOWN_COUPON)
 
-    @workflow.query
+    @workflow.query(name=CartQueries.GET)
     def get_cart(self) -> CartView:
         return self._view()
 
@@ -216,7 +268,7 @@ class CartWorkflow:
     @staticmethod
     def _validate_sku(sku: str) -> None:
         if not sku or len(sku) > 64 or not sku.replace("-", "").isalnum():
-            raise _refusal("There is no such product.", CartErrors.UNKNOWN_SKU)
+            raise _refusal(NO_SUCH_PRODUCT, CartErrors.UNKNOWN_SKU)
 
     def _seen_before(self) -> bool:
         """A form submitted twice carries one nonce, used as the update id: the second adds nothing.
@@ -230,23 +282,38 @@ class CartWorkflow:
     def _line(self, sku: str) -> CartLine | None:
         return next((line for line in self.state.lines if line.sku == sku), None)
 
+    def _put(self, line: CartLine) -> None:
+        """Add the line, or replace the line of its SKU in place."""
+        lines = self.state.lines
+        index = next((i for i, old in enumerate(lines) if old.sku == line.sku), len(lines))
+        lines[index:index + 1] = [line]
+
+    def _too_many(self, line: CartLine | None) -> ApplicationError:
+        message = f"You can hold at most {self.config.max_units_per_sku} of one item."
+        if line is not None:
+            message += f" You have {line.quantity} × {line.name} in your cart."
+        return _refusal(message, CartErrors.TOO_MANY_OF_ONE_ITEM)
+
     def _reservation_id(self, sku: str) -> str:
         return f"cart-{self.state.cart_id}-{sku}"
 
     async def _lookup(self, sku: str) -> VariantInfo:
         try:
-            return await workflow.execute_local_activity("lookup_variant", sku, result_type=VariantInfo,
-                                                         **STOCK_CALL)
+            return await workflow.execute_local_activity(InventoryActivities.LOOKUP_VARIANT, sku,
+                                                         result_type=VariantInfo, **STOCK_CALL)
         except (ActivityError, ApplicationError) as error:
-            raise _business_error(error) from None
+            refusal = _business_error(error)
+            if refusal.type == CartErrors.UNKNOWN_SKU:
+                raise _refusal(NO_SUCH_PRODUCT, CartErrors.UNKNOWN_SKU) from None
+            raise refusal from None
 
     async def _hold(self, line: CartLine, quantity: int) -> HoldResult:
         expires_at = workflow.now() + timedelta(seconds=self.config.hold_ttl_seconds)
         request = HoldRequest(self._reservation_id(line.sku), line.sku, quantity, expires_at.isoformat(),
                               self.state.cart_id)
         try:
-            return await workflow.execute_local_activity("hold_stock", request, result_type=HoldResult,
-                                                         **STOCK_CALL)
+            return await workflow.execute_local_activity(InventoryActivities.HOLD_STOCK, request,
+                                                         result_type=HoldResult, **STOCK_CALL)
         except (ActivityError, ApplicationError) as error:
             refusal = _business_error(error)
             if refusal.type == CartErrors.OUT_OF_STOCK and line.quantity:
@@ -257,10 +324,11 @@ class CartWorkflow:
 
     async def _release(self, line: CartLine) -> None:
         try:
-            await workflow.execute_local_activity("release_stock", self._reservation_id(line.sku), **STOCK_CALL)
+            await workflow.execute_local_activity(InventoryActivities.RELEASE_STOCK, self._reservation_id(line.sku),
+                                                  **STOCK_CALL)
         except (ActivityError, ApplicationError) as error:
             raise _business_error(error) from None
-        self.state.lines.remove(line)
+        self.state.lines = [other for other in self.state.lines if other.sku != line.sku]
 
     def _changed(self, sku: str | None, message: str) -> CartView:
         if sku:
@@ -275,25 +343,19 @@ class CartWorkflow:
     def _view(self, message: str = "") -> CartView:
         subtotal = self._subtotal()
         coupon = COUPONS.get(self.state.coupon_code)
-        discount = discount_cents(coupon, subtotal) if coupon else 0
+        # A coupon valid when applied may expire since: checked again whenever totals are computed.
+        coupon_expired = coupon is not None and coupon.expired(workflow.now())
+        discount = discount_cents(coupon, subtotal) if coupon and not coupon_expired else 0
         return CartView(
             cart_id=self.state.cart_id,
             status=self.state.status,
-            lines=tuple(
-                CartLineView(line.sku, line.product_slug, line.name, line.colour, line.size,
-                             line.unit_price_cents, line.quantity, line.line_total_cents, line.image_url)
-                for line in self.state.lines
-            ),
+            lines=tuple(self.state.lines),
             coupon_code=self.state.coupon_code,
             coupon_label=coupon.label if coupon else "",
+            coupon_expired=coupon_expired,
             subtotal_cents=subtotal,
             discount_cents=discount,
             total_cents=subtotal - discount,
             item_count=sum(line.quantity for line in self.state.lines),
             message=message,
         )
-
-    def _snapshot(self) -> CartSnapshot:
-        view = self._view()
-        return CartSnapshot(view.cart_id, view.status, view.lines, view.coupon_code, view.subtotal_cents,
-                            view.discount_cents, view.total_cents, view.item_count, workflow.now().isoformat())

@@ -233,6 +233,9 @@ WHITENOISE_MAX_AGE = env_int("STATIC_MAX_AGE", 3600)
 # the cart id, its item count and, later, the shopper's guest orders; nothing secret).
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 SESSION_COOKIE_HTTPONLY = True
+# A signed-cookie session is refused once older than this, whatever expiry a view set: it must
+# outlive an idle cart, whose id it carries.
+SESSION_COOKIE_AGE = max(14 * 24 * 3600, CART_IDLE_EXPIRY_SECONDS)
 CSRF_COOKIE_HTTPONLY = False
 
 # DJANGO_HTTPS: the shop is served over HTTPS (directly or behind a TLS-terminating proxy). Off for

@@ -1,15 +1,28 @@
 """The cart through its HTTP endpoints, against real workers, Temporal, Cassandra and Elasticsearch."""
 
+import asyncio
 import re
+import time
 import uuid
 from html import unescape
 
 import pytest
+from django.contrib.sessions.backends.signed_cookies import SessionStore
+from django.core.cache import cache
 from django.test import AsyncClient
+from temporalio.service import RPCError, RPCStatusCode
 
+from cart import services
+from cart.contracts import cart_workflow_id
 from tests.stock_helpers import fresh_sku, levels
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("catalog", "running_workers")]
+
+
+@pytest.fixture(autouse=True)
+def carts_per_address(settings):
+    """Every test client comes from 127.0.0.1: the cart creation limit per address is tested on its own."""
+    settings.CART_CREATIONS_PER_MINUTE = 1000
 
 
 @pytest.fixture
@@ -129,10 +142,85 @@ async def test_bad_add_forms_get_a_clear_message_and_change_nothing(async_client
     assert levels(item.sku)[1] == 0
 
 
+async def test_holding_more_than_the_cap_of_one_item_is_refused_with_a_clear_message(async_client, variants):
+    item = variants(on_hand=30)
+    await _add(async_client, item.sku, 15)
+
+    response = await _add(async_client, item.sku, 6)
+    html = (await async_client.get(response["Location"])).content.decode()
+
+    assert any("You can hold at most 20 of one item." in m for m in _messages(html)), _messages(html)
+    assert _count(html) == 15
+    assert levels(item.sku)[1] == 15
+
+
+async def test_a_cart_with_the_most_lines_allowed_refuses_another_item(async_client, variants, settings):
+    settings.CART_MAX_LINES = 2
+    items = [variants(), variants(), variants()]
+
+    for item in items[:2]:
+        await _add(async_client, item.sku, 1)
+    response = await _add(async_client, items[2].sku, 1)
+    html = (await async_client.get(response["Location"])).content.decode()
+
+    assert any("A cart holds at most 2 different items." in m for m in _messages(html)), _messages(html)
+    assert _count(html) == 2
+    assert levels(items[2].sku)[1] == 0
+
+
+async def _early_in_a_minute() -> None:
+    """Cart creations are counted per calendar minute: start the test early in one, so all its
+    attempts fall in the same minute."""
+    left = 60 - time.time() % 60
+    if left < 20:
+        await asyncio.sleep(left)
+
+
+async def test_a_client_that_started_too_many_carts_this_minute_is_refused_with_429_and_nothing_starts(
+        variants, settings, temporal_client):
+    settings.CART_CREATIONS_PER_MINUTE = 2
+    cache.clear()
+    item = variants()
+    shoppers = [AsyncClient() for _ in range(3)]  # three sessions from one address
+    nonces = [uuid.uuid4().hex for _ in shoppers]
+    await _early_in_a_minute()
+
+    answers = [await _add(shopper, item.sku, 1, nonce=nonce) for shopper, nonce in zip(shoppers, nonces, strict=True)]
+    with_a_cart = await _add(shoppers[0], item.sku, 1)  # not a new cart: not limited
+
+    assert [answer.status_code for answer in answers] == [302, 302, 429]
+    refused = answers[2].content.decode()
+    assert 'class="site-header"' in refused and f'name="nonce" value="{nonces[2]}"' in refused
+    assert any("too many carts" in m for m in _messages(refused)), _messages(refused)
+    with pytest.raises(RPCError) as missing:
+        await temporal_client.get_workflow_handle(cart_workflow_id(services.new_cart_id(nonces[2]))).describe()
+    assert missing.value.status == RPCStatusCode.NOT_FOUND
+    assert with_a_cart.status_code == 302
+    assert levels(item.sku)[1] == 3
+
+
+async def test_a_change_to_a_cart_that_does_not_exist_starts_nothing(async_client):
+    response = await async_client.post("/cart/coupon/", {"code": "WELCOME10"}, HTTP_REFERER="/cart/")
+    html = (await async_client.get(response["Location"])).content.decode()
+
+    assert "Your cart is empty." in _messages(html)
+    assert "cart_id" not in await async_client.asession()
+
+
+async def test_the_cart_session_lives_as_long_as_an_idle_cart(async_client, variants, settings):
+    response = await _add(async_client, variants().sku, 1)
+
+    assert response.cookies["sessionid"]["max-age"] == settings.CART_IDLE_EXPIRY_SECONDS
+
+
+def test_a_signed_session_is_accepted_as_long_as_an_idle_cart_lives(settings):
+    assert SessionStore().get_session_cookie_age() >= settings.CART_IDLE_EXPIRY_SECONDS
+
+
 async def test_an_unknown_sku_is_refused(async_client):
     response = await _add(async_client, "HC99999-BLK-M", 1)
     html = (await async_client.get(response["Location"])).content.decode()
-    assert any("no product" in m for m in _messages(html))
+    assert any("There is no such product." in m for m in _messages(html)), _messages(html)
 
 
 async def test_percentage_and_fixed_coupons_discount_the_total(async_client, variants):

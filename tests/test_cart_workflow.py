@@ -8,12 +8,19 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 
 from cart import services as cart_services
-from cart.contracts import AddItem, ApplyCoupon, CartConfig, CartInput, CartView, RemoveItem, SetQuantity
+from cart.contracts import (
+    TASK_QUEUE,
+    AddItem,
+    ApplyCoupon,
+    CartErrors,
+    CartInput,
+    CartSettings,
+    CartView,
+    RemoveItem,
+    SetQuantity,
+    cart_workflow_id,
+)
 from cart.workflows import CartWorkflow
-from inventory import stock
-from inventory.contracts import InventoryServiceInput, InventoryServiceStatus
-from inventory.documents import ProductDocument
-from inventory.workflows import InventoryServiceWorkflow
 from tests.histories import record
 from tests.stock_helpers import fresh_sku, levels
 
@@ -30,8 +37,8 @@ async def test_continue_as_new_keeps_the_cart_intact_across_250_updates(temporal
         fresh_sku(50, sku=variant.sku)
     cart_id = uuid.uuid4().hex
     handle = await temporal_client.start_workflow(
-        CartWorkflow.run, CartInput(cart_id, cart_services.config()), id=cart_services.workflow_id(cart_id),
-        task_queue="cart")
+        CartWorkflow.run, CartInput(cart_id, cart_services.cart_settings()), id=cart_workflow_id(cart_id),
+        task_queue=TASK_QUEUE)
     first_run = handle.first_execution_run_id or handle.result_run_id
 
     for variant in (first, second, third):
@@ -45,7 +52,7 @@ async def test_continue_as_new_keeps_the_cart_intact_across_250_updates(temporal
                                     result_type=CartView)
         expected[variant.sku] = quantity
 
-    latest = temporal_client.get_workflow_handle(cart_services.workflow_id(cart_id))
+    latest = temporal_client.get_workflow_handle(cart_workflow_id(cart_id))
     view = await latest.query(CartWorkflow.get_cart)
     assert {line.sku: line.quantity for line in view.lines} == expected
     assert view.coupon_code == "WELCOME10"
@@ -74,7 +81,7 @@ async def test_fifty_shoppers_racing_for_seven_units_get_seven_holds_and_43_refu
     refusals = [outcome for outcome in outcomes if outcome != "held"]
     assert outcomes.count("held") == 7
     assert len(refusals) == 43
-    assert all(kind == "OutOfStock" and "sold out" in message for kind, message in refusals)
+    assert all(kind == CartErrors.OUT_OF_STOCK and "sold out" in message for kind, message in refusals)
     on_hand, reserved, holds = levels(variant.sku)
     assert (on_hand, reserved, len(holds)) == (7, 7, 7)
 
@@ -85,8 +92,8 @@ async def test_a_cart_history_replays(temporal_client, catalog):
     fresh_sku(10, sku=mug.sku)
     cart_id = uuid.uuid4().hex
     handle = await temporal_client.start_workflow(
-        CartWorkflow.run, CartInput(cart_id, cart_services.config()), id=cart_services.workflow_id(cart_id),
-        task_queue="cart")
+        CartWorkflow.run, CartInput(cart_id, cart_services.cart_settings()), id=cart_workflow_id(cart_id),
+        task_queue=TASK_QUEUE)
     await handle.execute_update(CartWorkflow.add_item, AddItem(shirt.sku, 2), result_type=CartView)
     await handle.execute_update(CartWorkflow.add_item, AddItem(mug.sku, 1), result_type=CartView)
     await handle.execute_update(CartWorkflow.set_quantity, SetQuantity(shirt.sku, 3), result_type=CartView)
@@ -114,50 +121,13 @@ async def _wait_for(condition, timeout: float = 30.0):
     return False
 
 
-async def test_the_inventory_service_projects_availability_and_continues_as_new(temporal_client, catalog):
-    product = catalog.products[-1]
-    variant = product.variants[0]
-    fresh_sku(4, sku=variant.sku)
-    handle = await temporal_client.start_workflow(
-        InventoryServiceWorkflow.run, InventoryServiceInput(sweep_interval_seconds=3600, max_rounds=2),
-        id=f"inventory-service-test-{uuid.uuid4().hex[:8]}", task_queue="inventory")
-    first_run = handle.result_run_id
-
-    def indexed_available(units: int) -> bool:
-        ProductDocument._index.refresh()
-        doc = ProductDocument.get(id=product.slug)
-        return next(v.available for v in doc.variants if v.sku == variant.sku) == units
-
-    await handle.signal(InventoryServiceWorkflow.skus_changed, [variant.sku])
-    assert await _wait_for(lambda: indexed_available(4))
-
-    stock.restock(variant.sku, stock.stock_rows(variant.sku)[0].supplier_id, 9)
-    await handle.signal(InventoryServiceWorkflow.skus_changed, [variant.sku])
-    assert await _wait_for(lambda: indexed_available(13))
-
-    async def continued():
-        return (await temporal_client.get_workflow_handle(handle.id, run_id=first_run).describe()).status == \
-            WorkflowExecutionStatus.CONTINUED_AS_NEW
-    assert await _wait_for(continued)
-    status = await temporal_client.get_workflow_handle(handle.id).query(InventoryServiceWorkflow.status,
-                                                                          result_type=InventoryServiceStatus)
-    assert status.projected == 2 and status.rounds == 0
-
-    history = await record(temporal_client.get_workflow_handle(handle.id, run_id=first_run), "inventory_service")
-    from temporalio.worker import Replayer
-    replay = await Replayer(workflows=[InventoryServiceWorkflow]).replay_workflow(
-        history, raise_on_replay_failure=False)
-    assert replay.replay_failure is None
-    await temporal_client.get_workflow_handle(handle.id).terminate("test done")
-
-
 async def test_an_expired_cart_starts_afresh_on_the_next_add(temporal_client, catalog):
     variant = catalog.variants[1990]
     fresh_sku(5, sku=variant.sku)
     cart_id = uuid.uuid4().hex
-    config = CartConfig(idle_expiry_seconds=1)
+    config = CartSettings(idle_expiry_seconds=1)
     handle = await temporal_client.start_workflow(CartWorkflow.run, CartInput(cart_id, config),
-                                                  id=cart_services.workflow_id(cart_id), task_queue="cart")
+                                                  id=cart_workflow_id(cart_id), task_queue=TASK_QUEUE)
     await handle.result()
     assert (await cart_services.get_cart(cart_id)).lines == ()
 

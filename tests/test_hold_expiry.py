@@ -9,7 +9,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from cart.activities import save_cart_snapshot
-from cart.contracts import AddItem, CartConfig, CartInput, CartStatus, CartView
+from cart.contracts import AddItem, CartInput, CartSettings, CartStatus, CartView
 from cart.workflows import CartWorkflow
 from commerce.temporal import binary_path
 from inventory import reservations
@@ -43,7 +43,7 @@ async def skipping_env():
     await env.shutdown()
 
 
-async def _cart_with(env, sku: str, quantity: int, config: CartConfig):
+async def _cart_with(env, sku: str, quantity: int, config: CartSettings):
     cart_id = uuid.uuid4().hex
     handle = await env.client.start_workflow(CartWorkflow.run, CartInput(cart_id, config), id=f"cart-{cart_id}",
                                              task_queue="cart")
@@ -54,7 +54,7 @@ async def _cart_with(env, sku: str, quantity: int, config: CartConfig):
 async def test_an_expired_hold_is_swept_and_the_stock_comes_back(skipping_env, catalog):
     variant = catalog.variants[1950]
     fresh_sku(5, sku=variant.sku)
-    cart_id, handle, view = await _cart_with(skipping_env, variant.sku, 2, CartConfig(hold_ttl_seconds=15 * 60))
+    cart_id, handle, view = await _cart_with(skipping_env, variant.sku, 2, CartSettings(hold_ttl_seconds=15 * 60))
     assert view.item_count == 2 and levels(variant.sku)[1] == 2
 
     # The inventory service sweeps every minute; after 17 the 15-minute hold has expired.
@@ -67,7 +67,7 @@ async def test_an_expired_hold_is_swept_and_the_stock_comes_back(skipping_env, c
 async def test_a_hold_within_its_time_is_kept(skipping_env, catalog):
     variant = catalog.variants[1960]
     fresh_sku(5, sku=variant.sku)
-    await _cart_with(skipping_env, variant.sku, 1, CartConfig(hold_ttl_seconds=60 * 60))
+    await _cart_with(skipping_env, variant.sku, 1, CartSettings(hold_ttl_seconds=60 * 60))
 
     await skipping_env.sleep(timedelta(minutes=21))
 
@@ -78,7 +78,7 @@ async def test_an_idle_cart_expires_and_releases_its_holds(skipping_env, catalog
     variant = catalog.variants[1970]
     fresh_sku(5, sku=variant.sku)
     # The hold outlives the cart, so only the cart's own expiry can have released it.
-    config = CartConfig(hold_ttl_seconds=10 * 24 * 3600, idle_expiry_seconds=30 * 60)
+    config = CartSettings(hold_ttl_seconds=10 * 24 * 3600, idle_expiry_seconds=30 * 60)
     _, handle, _ = await _cart_with(skipping_env, variant.sku, 3, config)
 
     result = await handle.result()
