@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from identity.contracts import StoreConfig
 from inventory.contracts import StockErrors
 
 # -- the cart's Temporal face: other apps use these names, never string literals ------------------
@@ -24,6 +25,11 @@ class CartUpdates:
     SET_QUANTITY = "set_quantity"
     REMOVE_ITEM = "remove_item"
     APPLY_COUPON = "apply_coupon"
+    BEGIN_CHECKOUT = "begin_checkout"
+
+
+class CartSignals:
+    CHECKOUT_FINISHED = "checkout_finished"
 
 
 class CartQueries:
@@ -47,6 +53,8 @@ class CartErrors:
     EXPIRED_COUPON = "ExpiredCoupon"
     COUPON_NOT_APPLICABLE = "CouponNotApplicable"
     CART_CLOSED = "CartClosed"
+    CART_EMPTY = "CartEmpty"
+    IN_CHECKOUT = "InCheckout"
     UNAVAILABLE = "Unavailable"  # a stock call used up its retry budget: nothing changed
 
 
@@ -56,6 +64,8 @@ MAX_LINE_QUANTITY = 99
 
 class CartStatus:
     ACTIVE = "active"
+    CHECKING_OUT = "checking_out"  # a checkout runs: the cart refuses edits until it ends
+    COMPLETED = "completed"  # its checkout placed an order: the shopper gets a fresh cart
     EXPIRED = "expired"
 
 
@@ -128,6 +138,8 @@ class CartState:
     status: str = CartStatus.ACTIVE
     updates: int = 0
     recent_update_ids: list[str] = field(default_factory=list)
+    checkout_id: str = ""  # the checkout running (or the one that completed the cart)
+    checkouts: int = 0  # checkouts started, for their ids
 
 
 @dataclass(frozen=True)
@@ -156,6 +168,15 @@ class CartView:
     total_cents: int = 0
     item_count: int = 0
     message: str = ""  # what the last change did, in words
+    checkout_id: str = ""
+
+
+@dataclass(frozen=True)
+class BeginCheckout:
+    """Start a checkout of the cart with the store's configuration as it is now."""
+
+    config: StoreConfig
+    customer_id: str = ""
 
 
 @dataclass(frozen=True)

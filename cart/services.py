@@ -180,4 +180,4 @@ async def get_cart(cart_id: str | None) -> CartView:
     except (WorkflowQueryFailedError, RPCTimeoutOrCancelledError, TimeoutError) as error:
         logger.warning("cart %s: query failed: %r", cart_id, error)
         raise CartUnavailable(CANNOT_SHOW) from error
-    return view if view.status == CartStatus.ACTIVE else empty_cart(cart_id)
+    return view if view.status in (CartStatus.ACTIVE, CartStatus.CHECKING_OUT) else empty_cart(cart_id)

@@ -15,6 +15,7 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from cart.contracts import (
@@ -23,11 +24,13 @@ with workflow.unsafe.imports_passed_through():
         TASK_QUEUE,
         AddItem,
         ApplyCoupon,
+        BeginCheckout,
         CartActivities,
         CartErrors,
         CartInput,
         CartLine,
         CartQueries,
+        CartSignals,
         CartSnapshot,
         CartState,
         CartStatus,
@@ -37,6 +40,16 @@ with workflow.unsafe.imports_passed_through():
         SetQuantity,
     )
     from cart.coupons import COUPONS, discount_cents, normalise
+    from checkout.contracts import TASK_QUEUE as CHECKOUT_TASK_QUEUE
+    from checkout.contracts import (
+        CheckoutInput,
+        CheckoutLine,
+        CheckoutOutcome,
+        CheckoutStep,
+        CheckoutWorkflows,
+        checkout_workflow_id,
+    )
+    from identity.contracts import StoreConfig  # noqa: F401 - BeginCheckout's field, decoded in the sandbox
     from inventory.contracts import TASK_QUEUE as INVENTORY_TASK_QUEUE
     from inventory.contracts import HoldRequest, HoldResult, InventoryActivities, StockErrors, VariantInfo
 
@@ -96,8 +109,11 @@ class CartWorkflow:
         while True:
             wait = self._wait_for_a_change(idle)
             try:
-                await workflow.wait_condition(lambda: self.dirty or self._continue_due(), timeout=wait)
+                await workflow.wait_condition(lambda: self.dirty or self._continue_due() or self._completed(),
+                                              timeout=wait)
             except TimeoutError:
+                if self.state.status == CartStatus.CHECKING_OUT:
+                    continue  # the checkout has a timeout of its own and tells the cart how it ended
                 if wait < idle:
                     self.dirty = True  # the applied coupon lapsed: save the totals without its discount
                 elif not workflow.patched(EXPIRY_WAITS_FOR_HANDLERS):
@@ -111,6 +127,11 @@ class CartWorkflow:
                         # Updates that were waiting for the lock find the cart closed and refuse.
                         await workflow.wait_condition(workflow.all_handlers_finished)
                         return view
+            if self._completed():
+                # The order owns the units now: nothing is released; the cart's work is done.
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._persist()
+                return self._view("Your order is placed.")
             if self.dirty and not self._continue_due():
                 await workflow.sleep(timedelta(seconds=self.config.snapshot_delay_seconds))
                 await self._persist()
@@ -132,6 +153,9 @@ class CartWorkflow:
         if left >= idle or not workflow.patched(COUPON_LAPSE_WAKES_THE_CART):
             return idle
         return left
+
+    def _completed(self) -> bool:
+        return self.state.status == CartStatus.COMPLETED
 
     def _continue_due(self) -> bool:
         return self.state.updates >= self.config.continue_as_new_after
@@ -256,12 +280,65 @@ class CartWorkflow:
         if len(request.code) > 64:
             raise _refusal("That is not a coupon code.", CartErrors.UNKNOWN_COUPON)
 
+    @workflow.update(name=CartUpdates.BEGIN_CHECKOUT)
+    async def begin_checkout(self, request: BeginCheckout) -> CartView:
+        """Hold every line again for the checkout (a lapsed hold is placed anew) and start it as a
+        child that outlives the cart's run; while it runs the cart refuses changes."""
+        async with self.lock:
+            if self.state.status == CartStatus.CHECKING_OUT:
+                return self._view()  # a second click: the checkout already running
+            self._validate_active()
+            if not self.state.lines:
+                raise _refusal("Your cart is empty.", CartErrors.CART_EMPTY)
+            config = request.config
+            expires_at = workflow.now() + timedelta(seconds=config.checkout_step_timeout_seconds + 300)
+            for line in self.state.lines:
+                await self._hold_for_checkout(line, expires_at)
+            self.state.checkouts += 1
+            checkout_id = checkout_workflow_id(self.state.cart_id, self.state.checkouts)
+            view = self._view()
+            lines = tuple(CheckoutLine(line.sku, line.product_slug, line.name, line.colour, line.size,
+                                       line.unit_price_cents, line.quantity, line.image_url,
+                                       self._reservation_id(line.sku)) for line in self.state.lines)
+            await workflow.start_child_workflow(
+                CheckoutWorkflows.CHECKOUT,
+                CheckoutInput(self.state.cart_id, checkout_id, lines,
+                              view.coupon_code if view.discount_cents else "", config,
+                              cart_hold_ttl_seconds=self.config.hold_ttl_seconds, customer_id=request.customer_id),
+                id=checkout_id, task_queue=CHECKOUT_TASK_QUEUE, parent_close_policy=ParentClosePolicy.ABANDON)
+            self.state.status = CartStatus.CHECKING_OUT
+            self.state.checkout_id = checkout_id
+            return self._changed(None, "")
+
+    @begin_checkout.validator
+    def _validate_begin_checkout(self, request: BeginCheckout) -> None:
+        if self.state.status != CartStatus.CHECKING_OUT:
+            self._validate_active()
+            if not self.state.lines:
+                raise _refusal("Your cart is empty.", CartErrors.CART_EMPTY)
+
+    @workflow.signal(name=CartSignals.CHECKOUT_FINISHED)
+    def checkout_finished(self, outcome: CheckoutOutcome) -> None:
+        if self.state.status != CartStatus.CHECKING_OUT or outcome.checkout_id != self.state.checkout_id:
+            return  # a stale or repeated outcome
+        if outcome.step == CheckoutStep.COMPLETE:
+            self.state.status = CartStatus.COMPLETED
+        else:
+            # Cancelled, timed out or failed: the cart is the shopper's again, as it was.
+            self.state.status = CartStatus.ACTIVE
+            self.state.checkout_id = ""
+        self.state.updates += 1
+        self.dirty = True
+
     @workflow.query(name=CartQueries.GET)
     def get_cart(self) -> CartView:
         return self._view()
 
     # -- helpers ---------------------------------------------------------------------------
     def _validate_active(self) -> None:
+        if self.state.status == CartStatus.CHECKING_OUT:
+            raise _refusal("Your cart is in checkout: finish or cancel the checkout to change it.",
+                           CartErrors.IN_CHECKOUT)
         if self.state.status != CartStatus.ACTIVE:
             raise _refusal("This cart can no longer be changed.", CartErrors.CART_CLOSED)
 
@@ -322,6 +399,20 @@ class CartWorkflow:
                                f"(you have {line.quantity} in your cart).", CartErrors.OUT_OF_STOCK, can_add) from None
             raise refusal from None
 
+    async def _hold_for_checkout(self, line: CartLine, expires_at) -> None:
+        request = HoldRequest(self._reservation_id(line.sku), line.sku, line.quantity, expires_at.isoformat(),
+                              self.state.cart_id)
+        try:
+            await workflow.execute_local_activity(InventoryActivities.HOLD_STOCK, request, result_type=HoldResult,
+                                                  **STOCK_CALL)
+        except (ActivityError, ApplicationError) as error:
+            refusal = _business_error(error)
+            if refusal.type == CartErrors.OUT_OF_STOCK:
+                left = refusal.details[0] if refusal.details else 0
+                raise _refusal(f"{line.name} ({line.colour}, {line.size}): only {left} left now; change the "
+                               "quantity to check out.", CartErrors.OUT_OF_STOCK, left) from None
+            raise refusal from None
+
     async def _release(self, line: CartLine) -> None:
         try:
             await workflow.execute_local_activity(InventoryActivities.RELEASE_STOCK, self._reservation_id(line.sku),
@@ -358,4 +449,5 @@ class CartWorkflow:
             total_cents=subtotal - discount,
             item_count=sum(line.quantity for line in self.state.lines),
             message=message,
+            checkout_id=self.state.checkout_id,
         )

@@ -1,1 +1,204 @@
-"""Web views of checkout: thin, they call services."""
+"""The checkout pages: thin async views over checkout.services. Every change is a POST with CSRF,
+answered with a redirect to the step the checkout is at (visiting a step out of order lands there)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from checkout import services
+from checkout.contracts import Address, CheckoutStep, ShippingChoice
+from checkout.forms import PaymentForm, ShippingForm, SubmitForm
+from commerce.views import unavailable
+from identity.services import store_config
+from orders.services import remember_placed_order
+
+CART_SESSION_KEY = "cart_id"
+COUNT_SESSION_KEY = "cart_count"
+LAST_CHECKOUT_KEY = "last_checkout_id"
+STEP_PAGES = {
+    CheckoutStep.SHIPPING: "checkout:shipping",
+    CheckoutStep.PAYMENT: "checkout:payment",
+    CheckoutStep.REVIEW: "checkout:review",
+    CheckoutStep.PROCESSING: "checkout:processing",
+    CheckoutStep.COMPLETE: "checkout:complete",
+}
+# Each form page may be shown at its own step or, going back, from a later one.
+PAGE_SHOWN_AT = {
+    "shipping": (CheckoutStep.SHIPPING, CheckoutStep.PAYMENT, CheckoutStep.REVIEW),
+    "payment": (CheckoutStep.PAYMENT, CheckoutStep.REVIEW),
+    "review": (CheckoutStep.REVIEW,),
+    "processing": (CheckoutStep.PROCESSING,),
+}
+UNAVAILABLE = "Checkout is unavailable right now; your cart is safe. Please try again in a moment."
+
+
+def _to_step(view):
+    return redirect(STEP_PAGES.get(view.step, "cart"))
+
+
+async def _checkout(request, page: str):
+    """(view, None) when `page` may be shown now, else (None, the response to send instead)."""
+    try:
+        view = await services.current(await request.session.aget(CART_SESSION_KEY))
+    except services.CheckoutUnavailable:
+        return None, unavailable(request, UNAVAILABLE)
+    if view is None:
+        messages.info(request, "Your cart is not in checkout.")
+        return None, redirect("cart")
+    if view.step == CheckoutStep.COMPLETE:
+        await _remember_completed(request, view)
+        return None, redirect("checkout:complete")
+    if view.step in (CheckoutStep.CANCELLED, CheckoutStep.FAILED):
+        if view.message:
+            messages.error(request, view.message)
+        return None, redirect("cart")
+    if view.step not in PAGE_SHOWN_AT[page]:
+        return None, _to_step(view)
+    return view, None
+
+
+async def _remember_completed(request, view) -> None:
+    """The order is placed: the next visit starts a fresh cart, and this session may see the order."""
+    await request.session.apop(CART_SESSION_KEY, None)
+    await request.session.aset(COUNT_SESSION_KEY, 0)
+    await request.session.aset(LAST_CHECKOUT_KEY, view.checkout_id)
+    await remember_placed_order(request.session, view.order_number)
+
+
+def _page(request, template: str, view, status: int = 200, **context):
+    steps = [(step, STEP_PAGES[step], CheckoutStep.FORM_STEPS.index(step)) for step in CheckoutStep.FORM_STEPS]
+    current = CheckoutStep.FORM_STEPS.index(view.step) if view.step in CheckoutStep.FORM_STEPS else len(steps)
+    return render(request, template, {"checkout": view, "steps": steps, "current_index": current,
+                                      "config": store_config(), **context}, status=status)
+
+
+async def _call(request, call, fallback: str):
+    """Run a change; a refusal comes back as a message on the page it came from."""
+    try:
+        return await call(), None
+    except services.CheckoutRefusal as refusal:
+        messages.error(request, str(refusal))
+        return None, redirect(fallback)
+    except services.CheckoutUnavailable:
+        return None, unavailable(request, UNAVAILABLE)
+
+
+@require_POST
+async def start(request):
+    cart_id = await request.session.aget(CART_SESSION_KEY)
+    if not cart_id:
+        messages.error(request, "Your cart is empty.")
+        return redirect("cart")
+    customer = str(request.user.pk) if (await request.auser()).is_authenticated else ""
+    view, refused = await _call(request, lambda: services.begin(cart_id, customer), "cart")
+    return refused or _to_step(view)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+async def shipping(request):
+    view, elsewhere = await _checkout(request, "shipping")
+    if elsewhere:
+        return elsewhere
+    config = store_config()
+    if request.method == "POST":
+        form = ShippingForm(request.POST, methods=config.shipping_methods)
+        if form.is_valid():
+            data = form.cleaned_data
+            choice = ShippingChoice(Address(data["email"], data["full_name"], data["line1"], data["line2"],
+                                            data["city"], data["state"], data["postal_code"], data["country"]),
+                                    data["shipping_method"])
+            view, refused = await _call(request, lambda: services.set_shipping(view.checkout_id, choice),
+                                        "checkout:shipping")
+            return refused or _to_step(view)
+        return _page(request, "checkout/shipping.html", view, form=form, status=400)
+    initial = {"shipping_method": config.shipping_methods[0].code, "country": "US"}
+    if view.shipping:
+        initial.update(vars(view.shipping.address), shipping_method=view.shipping.shipping_method)
+    return _page(request, "checkout/shipping.html", view, form=ShippingForm(initial=initial,
+                                                                             methods=config.shipping_methods))
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+async def payment(request):
+    view, elsewhere = await _checkout(request, "payment")
+    if elsewhere:
+        return elsewhere
+    if request.method == "POST":
+        form = PaymentForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                view, refused = await _call(request, lambda: services.set_payment(
+                    view.checkout_id, data["card_number"], data["exp_month"], data["exp_year"], data["cvc"],
+                    data["cardholder"]), "checkout:payment")
+            except services.CardRejected as rejected:
+                form.add_error(rejected.field if rejected.field in form.fields else None, str(rejected))
+            else:
+                return refused or _to_step(view)
+        # Never echo the card number or CVC back into the page.
+        form.data = form.data.copy()
+        for field in ("card_number", "cvc"):
+            form.data[field] = ""
+        return _page(request, "checkout/payment.html", view, form=form)
+    return _page(request, "checkout/payment.html", view, form=PaymentForm())
+
+
+@require_GET
+async def review(request):
+    view, elsewhere = await _checkout(request, "review")
+    if elsewhere:
+        return elsewhere
+    return _page(request, "checkout/review.html", view, nonce=uuid.uuid4().hex)
+
+
+@require_POST
+async def submit(request):
+    view, elsewhere = await _checkout(request, "review")
+    if elsewhere:
+        return elsewhere
+    form = SubmitForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "This form is out of date; please review your order again.")
+        return redirect("checkout:review")
+    data = form.cleaned_data
+    view, refused = await _call(request, lambda: services.submit(view.checkout_id, data["expected_total_cents"],
+                                                                data["nonce"]), "checkout:review")
+    return refused or _to_step(view)
+
+
+@require_POST
+async def cancel(request):
+    try:
+        view = await services.current(await request.session.aget(CART_SESSION_KEY))
+    except services.CheckoutUnavailable:
+        return unavailable(request, UNAVAILABLE)
+    if view is None or view.step in CheckoutStep.FINISHED:
+        return redirect("cart")
+    view, refused = await _call(request, lambda: services.cancel(view.checkout_id), "cart")
+    if refused:
+        return refused
+    messages.success(request, "Checkout cancelled; your cart is as you left it.")
+    return redirect("cart")
+
+
+@require_GET
+async def processing(request):
+    view, elsewhere = await _checkout(request, "processing")
+    if elsewhere:
+        return elsewhere
+    return _page(request, "checkout/processing.html", view)
+
+
+@require_GET
+async def complete(request):
+    checkout_id = await request.session.aget(LAST_CHECKOUT_KEY)
+    view = await services.get(checkout_id) if checkout_id else None
+    if view is None or view.step != CheckoutStep.COMPLETE:
+        return redirect("cart")
+    order_url = reverse("orders:detail", args=[view.order_number])
+    return _page(request, "checkout/complete.html", view, order_url=order_url)

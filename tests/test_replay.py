@@ -4,11 +4,14 @@ import pytest
 from temporalio.worker import Replayer
 
 from cart.workflows import CartWorkflow
+from checkout.workflows import CheckoutWorkflow
 from commerce.probe import ProbeWorkflow
 from inventory.workflows import InventoryServiceWorkflow, StockChangeWorkflow
+from orders.workflows import OrderWorkflow
 from tests.histories import recorded
 
-WORKFLOWS = [ProbeWorkflow, CartWorkflow, InventoryServiceWorkflow, StockChangeWorkflow]
+WORKFLOWS = [ProbeWorkflow, CartWorkflow, CheckoutWorkflow, InventoryServiceWorkflow, StockChangeWorkflow,
+             OrderWorkflow]
 
 
 def test_every_workflow_has_a_recorded_history():

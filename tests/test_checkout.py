@@ -1,0 +1,267 @@
+"""Checkout through its HTTP endpoints, against real workers, Temporal, Cassandra and the payment
+ledger: a guest's order with its email, back navigation, card failures, the race for the last unit,
+a replayed submit, cancel, and no card number anywhere in the histories."""
+
+import asyncio
+import re
+import uuid
+from html import unescape
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.core import mail
+from django.test import AsyncClient
+
+from checkout import payments
+from commerce.temporal import get_client
+from orders import store as order_store
+from tests.stock_helpers import fresh_sku, levels
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("catalog", "running_workers")]
+
+ADDRESS = {"email": "Ada@Example.com", "full_name": "Ada Lovelace", "line1": "1 Loop Rd", "line2": "",
+           "city": "San Francisco", "state": "CA", "postal_code": "94110", "country": "US",
+           "shipping_method": "standard"}
+GOOD_CARD = {"card_number": "4242 4242 4242 4242", "exp_month": "12", "exp_year": "2031", "cvc": "123",
+             "cardholder": "Ada Lovelace"}
+
+
+@pytest.fixture(autouse=True)
+def shop_settings(settings):
+    settings.CART_CREATIONS_PER_MINUTE = 1000
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture
+def variants(catalog):
+    taken = iter(catalog.variants[2000:])
+
+    def take(on_hand: int = 20):
+        variant = next(taken)
+        fresh_sku(on_hand, sku=variant.sku)
+        return variant
+
+    return take
+
+
+def _value(html: str, name: str) -> str:
+    return unescape(re.search(rf'name="{name}" value="([^"]*)"', html).group(1))
+
+
+def _step(html: str) -> str:
+    return re.search(r'data-testid="checkout-step" data-step="([a-z]+)"', html).group(1)
+
+
+async def _add(client, sku: str, quantity: int = 1):
+    response = await client.post("/cart/add/", {"sku": sku, "quantity": quantity, "nonce": uuid.uuid4().hex})
+    assert response.status_code == 302, response.content[:300]
+
+
+async def _to_review(client, address=ADDRESS, card=GOOD_CARD) -> str:
+    start = await client.post("/checkout/start/")
+    assert start.status_code == 302 and start["Location"].endswith("/checkout/shipping/"), start
+    shipping = await client.post("/checkout/shipping/", address)
+    assert shipping["Location"].endswith("/checkout/payment/"), shipping
+    payment = await client.post("/checkout/payment/", card)
+    assert payment.status_code == 302, payment.content.decode()[-2000:]
+    return (await client.get("/checkout/review/")).content.decode()
+
+
+async def _submit(client, review: str):
+    """Place the order and follow the processing page until it settles: (final page, its url)."""
+    response = await client.post("/checkout/submit/", {"expected_total_cents": _value(review, "expected_total_cents"),
+                                                       "nonce": _value(review, "nonce")})
+    location = response["Location"]
+    for _ in range(100):
+        if not location.endswith("/checkout/processing/"):
+            break
+        await asyncio.sleep(0.2)
+        response = await client.get("/checkout/processing/")
+        location = response["Location"] if response.status_code == 302 else location
+    page = await client.get(location, follow=True)
+    return page.content.decode(), location
+
+
+def _order_number(html: str) -> str:
+    return re.search(r'data-testid="order-number">([A-Z0-9-]+)<', html).group(1)
+
+
+async def test_a_guest_checks_out_and_gets_an_order_page_and_one_email(variants):
+    client = AsyncClient()
+    variant = variants()
+    await _add(client, variant.sku, 2)
+    review = await _to_review(client)
+    total = int(_value(review, "expected_total_cents"))
+
+    confirmation, _ = await _submit(client, review)
+
+    number = _order_number(confirmation)
+    order = await sync_to_async(order_store.read_order)(number)
+    assert order.totals.total_cents == total and order.email.lower() == "ada@example.com"
+    ledger = await sync_to_async(payments.ledger)(await sync_to_async(_row_auth_key)(number))
+    assert [(e.kind, e.status, e.amount_cents) for e in ledger] == [("authorize", "authorized", total)]
+    assert levels(variant.sku)[1] == 2  # confirmed for the order, not released
+    page = (await client.get(f"/orders/{number}/")).content.decode()
+    assert re.search(r'data-testid="order-status"[^>]*>\s*placed\s*<', page, re.I)
+    assert len([m for m in mail.outbox if number in m.subject]) == 1
+    link = re.search(r"(/orders/[A-Z0-9-]+/\?token=[^\s\"<]+)", mail.outbox[-1].body).group(1)
+    assert (await AsyncClient().get(link)).status_code == 200
+    assert (await AsyncClient().get(link[:-3] + "xyz")).status_code == 404
+    assert (await AsyncClient().get(f"/orders/{number}/")).status_code == 404
+    assert (await client.get("/cart/")).content.decode().count('data-testid="cart-empty"') == 1
+
+
+def _row_auth_key(number: str) -> str:
+    from commerce.cassandra import session, table
+    return session().execute(f"SELECT payment_authorization_key FROM {table('orders')} WHERE order_number = %s",
+                             [number]).one()["payment_authorization_key"]
+
+
+async def test_going_back_from_review_to_another_state_changes_the_tax(variants):
+    client = AsyncClient()
+    await _add(client, variants().sku, 3)
+    in_california = await _to_review(client)
+    await client.post("/checkout/shipping/", {**ADDRESS, "state": "OR"})
+    in_oregon = (await client.get("/checkout/review/")).content.decode()
+
+    def tax(html):
+        return re.search(r'data-testid="checkout-tax">\$([0-9.,]+)<', html).group(1)
+
+    assert tax(in_oregon) == "0.00" and tax(in_california) != "0.00"
+    assert int(_value(in_oregon, "expected_total_cents")) < int(_value(in_california, "expected_total_cents"))
+
+
+@pytest.mark.parametrize("number,message", [("4000000000000002", "declined"), ("4000000000000069", "expired")])
+async def test_a_refused_card_returns_to_payment_with_the_processors_message(variants, number, message):
+    client = AsyncClient()
+    await _add(client, variants().sku)
+    review = await _to_review(client, card={**GOOD_CARD, "card_number": number})
+
+    page, location = await _submit(client, review)
+
+    assert location.endswith("/checkout/payment/") and message in page and _step(page) == "payment"
+    review = await _to_review_again(client, GOOD_CARD)
+    confirmation, _ = await _submit(client, review)
+    assert _order_number(confirmation).startswith("HC-")
+
+
+async def _to_review_again(client, card) -> str:
+    await client.post("/checkout/payment/", card)
+    return (await client.get("/checkout/review/")).content.decode()
+
+
+async def test_a_transiently_failing_card_is_retried_and_the_order_placed(variants):
+    client = AsyncClient()
+    await _add(client, variants().sku)
+    review = await _to_review(client, card={**GOOD_CARD, "card_number": "4000000000000119"})
+
+    confirmation, _ = await _submit(client, review)
+
+    number = _order_number(confirmation)
+    entries = await sync_to_async(payments.ledger)(await sync_to_async(_row_auth_key)(number))
+    assert [(e.kind, e.status, e.attempts) for e in entries] == [("authorize", "authorized", 3)]
+
+
+async def test_a_replayed_submit_authorizes_once(variants):
+    client = AsyncClient()
+    await _add(client, variants().sku)
+    review = await _to_review(client)
+    form = {"expected_total_cents": _value(review, "expected_total_cents"), "nonce": _value(review, "nonce")}
+
+    first = await client.post("/checkout/submit/", form)
+    again = await client.post("/checkout/submit/", form)
+    confirmation, _ = await _submit_wait(client)
+
+    number = _order_number(confirmation)
+    entries = await sync_to_async(payments.ledger)(await sync_to_async(_row_auth_key)(number))
+    assert first.status_code == again.status_code == 302
+    assert [e.kind for e in entries] == ["authorize"]
+
+
+async def _submit_wait(client):
+    for _ in range(100):
+        response = await client.get("/checkout/processing/")
+        if response.status_code == 302 and not response["Location"].endswith("/processing/"):
+            page = await client.get(response["Location"], follow=True)
+            return page.content.decode(), response["Location"]
+        await asyncio.sleep(0.2)
+    raise AssertionError("the checkout never settled")
+
+
+async def test_two_shoppers_racing_for_the_last_unit_get_one_order_and_one_clear_refusal(variants):
+    variant = variants(on_hand=1)
+    first, second = AsyncClient(), AsyncClient()
+    await _add(first, variant.sku)
+    # The first shopper's hold lapses; the second shopper takes the unit.
+    from inventory import stock
+    rid = next(iter(levels(variant.sku)[2]))
+    await sync_to_async(stock.release)(rid)
+    await _add(second, variant.sku)
+
+    starts = await asyncio.gather(first.post("/checkout/start/"), second.post("/checkout/start/"))
+
+    assert starts[0]["Location"].endswith("/cart/") and starts[1]["Location"].endswith("/checkout/shipping/")
+    refusal = (await first.get("/cart/")).content.decode()
+    assert "only 0 left" in unescape(refusal)
+    await second.post("/checkout/shipping/", ADDRESS)
+    await second.post("/checkout/payment/", GOOD_CARD)
+    confirmation, _ = await _submit(second, (await second.get("/checkout/review/")).content.decode())
+    assert _order_number(confirmation) and levels(variant.sku)[:2] == (1, 1)
+
+
+async def test_cancel_gives_the_cart_back_and_it_can_change_again(variants):
+    client = AsyncClient()
+    variant = variants()
+    await _add(client, variant.sku, 2)
+    await _to_review(client)
+    refused = await client.post("/cart/update/", {"sku": variant.sku, "quantity": 1}, follow=True)
+    assert "in checkout" in refused.content.decode() and 'data-testid="in-checkout"' in refused.content.decode()
+
+    await client.post("/checkout/cancel/")
+    for _ in range(50):
+        if 'data-testid="in-checkout"' not in (await client.get("/cart/")).content.decode():
+            break
+        await asyncio.sleep(0.2)
+    changed = await client.post("/cart/update/", {"sku": variant.sku, "quantity": 1}, follow=True)
+
+    assert "quantity is now 1" in changed.content.decode() and levels(variant.sku)[1] == 1
+
+
+async def test_steps_out_of_order_redirect_to_the_current_step_and_bad_fields_get_messages(variants):
+    client = AsyncClient()
+    await _add(client, variants().sku)
+    await client.post("/checkout/start/")
+
+    review = await client.get("/checkout/review/")
+    bad = await client.post("/checkout/shipping/", {**ADDRESS, "postal_code": "9411", "state": "ZZ",
+                                                     "shipping_method": "teleport", "email": "x" * 300})
+    forged = await client.post("/checkout/submit/", {"expected_total_cents": "1", "nonce": uuid.uuid4().hex})
+
+    assert review["Location"].endswith("/checkout/shipping/")
+    html = bad.content.decode()
+    assert bad.status_code == 400 and "ZIP code" in html and html.count('data-testid="error"') >= 3
+    assert forged["Location"].endswith("/checkout/shipping/")
+
+
+async def test_no_card_number_or_cvc_reaches_any_workflow_history(variants):
+    client = AsyncClient()
+    await _add(client, variants().sku)
+    review = await _to_review(client, card={**GOOD_CARD, "cvc": "987"})
+    confirmation, _ = await _submit(client, review)
+    number = _order_number(confirmation)
+    order = await sync_to_async(order_store.read_order)(number)
+
+    temporal = await get_client()
+    checkout_id = (await sync_to_async(_row_checkout_id)(number))
+    cart_id = checkout_id.split("-")[1]
+    texts = [(await temporal.get_workflow_handle(wid).fetch_history()).to_json()
+             for wid in (checkout_id, f"cart-{cart_id}", f"order-{number}")]
+
+    assert order is not None and all("4242424242424242" not in t and "4242 4242" not in t for t in texts)
+    assert all('"987"' not in t for t in texts)
+
+
+def _row_checkout_id(number: str) -> str:
+    from commerce.cassandra import session, table
+    return session().execute(f"SELECT checkout_id FROM {table('orders')} WHERE order_number = %s",
+                             [number]).one()["checkout_id"]
