@@ -265,3 +265,30 @@ def _row_checkout_id(number: str) -> str:
     from commerce.cassandra import session, table
     return session().execute(f"SELECT checkout_id FROM {table('orders')} WHERE order_number = %s",
                              [number]).one()["checkout_id"]
+
+
+async def test_a_retried_order_start_activity_starts_one_order_workflow(variants):
+    from temporalio.client import WorkflowExecutionStatus
+    from temporalio.testing import ActivityEnvironment
+
+    from checkout.activities import start_order_workflow
+    from checkout.contracts import Address, CheckoutLine, Totals
+    from orders.contracts import OrderInput
+    from orders.numbers import new_order_number
+
+    number = new_order_number(int.from_bytes(uuid.uuid4().bytes[:7], "big") >> 6)
+    order = OrderInput(number, f"checkout-{uuid.uuid4().hex}-1", "c", "ada@example.com", "",
+                       Address("ada@example.com", "Ada", "1 Loop Rd", "", "SF", "CA", "94110"), "standard",
+                       (CheckoutLine("SKU", "p", "P", "Blue", "M", 100, 1, "/i.svg", "r"),),
+                       Totals(100, 0, 595, 7, 702), "key", "Visa", "4242", "2026-11-23T00:00:00+00:00")
+    temporal = await get_client()
+    environment = ActivityEnvironment(client=temporal)
+
+    handle = temporal.get_workflow_handle(f"order-{number}")
+    await environment.run(start_order_workflow, order)
+    first = await handle.describe()
+    await environment.run(start_order_workflow, order)  # the retry after a lost answer
+    after = await handle.describe()
+
+    assert after.run_id == first.run_id and after.status == WorkflowExecutionStatus.RUNNING
+    await handle.terminate("test done")
