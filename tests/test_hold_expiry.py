@@ -9,9 +9,14 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from cart.activities import save_cart_snapshot
-from cart.contracts import AddItem, CartInput, CartSettings, CartStatus, CartView
+from cart.contracts import AddItem, BeginCheckout, CartInput, CartSettings, CartStatus, CartView
 from cart.workflows import CartWorkflow
+from checkout.activities import hold_lines, release_lines
+from checkout.contracts import TASK_QUEUE as CHECKOUT_QUEUE
+from checkout.contracts import CheckoutOutcome, CheckoutStep, CheckoutView
+from checkout.workflows import CheckoutWorkflow
 from commerce.temporal import binary_path
+from identity.services import store_config
 from inventory import reservations
 from inventory.activities import (
     hold_stock,
@@ -38,7 +43,9 @@ async def skipping_env():
                           activity_executor=executor), \
                 Worker(env.client, task_queue="inventory", workflows=[InventoryServiceWorkflow],
                        activities=[notify_stock_changed, project_availability, sweep_expired_holds, release_holds],
-                       activity_executor=executor):
+                       activity_executor=executor), \
+                Worker(env.client, task_queue=CHECKOUT_QUEUE, workflows=[CheckoutWorkflow],
+                       activities=[hold_lines, release_lines], activity_executor=executor):
             yield env
     await env.shutdown()
 
@@ -85,3 +92,22 @@ async def test_an_idle_cart_expires_and_releases_its_holds(skipping_env, catalog
 
     assert result.status == CartStatus.EXPIRED
     assert levels(variant.sku) == (5, 0, {})
+
+
+async def test_a_checkout_step_left_idle_ends_the_checkout_and_releases_the_stock(skipping_env, catalog):
+    variant = catalog.variants[1980]
+    fresh_sku(5, sku=variant.sku)
+    # The cart's own hold would outlive the test: only the checkout's timeout can release the stock.
+    _, handle, _ = await _cart_with(skipping_env, variant.sku, 2, CartSettings(hold_ttl_seconds=10 * 24 * 3600))
+    cart = await handle.execute_update(CartWorkflow.begin_checkout, BeginCheckout(store_config()),
+                                       result_type=CartView)
+    checkout = skipping_env.client.get_workflow_handle(cart.checkout_id, result_type=CheckoutOutcome)
+    assert levels(variant.sku)[1] == 2
+
+    await skipping_env.sleep(timedelta(minutes=61))
+    outcome = await checkout.result()
+
+    assert outcome.step == CheckoutStep.CANCELLED and levels(variant.sku) == (5, 0, {})
+    view = await handle.query(CartWorkflow.get_cart)
+    assert view.status == CartStatus.ACTIVE and view.item_count == 2  # the cart is the shopper's again
+    assert isinstance(await checkout.query(CheckoutWorkflow.get_checkout), CheckoutView)
