@@ -70,11 +70,16 @@ async def test_fifty_shoppers_racing_for_seven_units_get_seven_holds_and_43_refu
     fresh_sku(7, sku=variant.sku)
 
     async def shopper():
-        try:
-            await cart_services.add_item(uuid.uuid4().hex, variant.sku, 1, uuid.uuid4().hex)
-            return "held"
-        except cart_services.CartRefusal as refusal:
-            return (refusal.error_type, str(refusal))
+        cart_id, nonce = uuid.uuid4().hex, uuid.uuid4().hex
+        for _ in range(5):
+            try:
+                await cart_services.add_item(cart_id, variant.sku, 1, nonce)
+                return "held"
+            except cart_services.CartUnavailable:
+                continue  # not confirmed in time on a loaded machine: the same form again applies once
+            except cart_services.CartRefusal as refusal:
+                return (refusal.error_type, str(refusal))
+        return "unanswered"
 
     outcomes = await asyncio.gather(*(shopper() for _ in range(50)))
 
