@@ -17,6 +17,7 @@ from django.utils.crypto import salted_hmac
 from temporalio.client import (
     RPCTimeoutOrCancelledError,
     WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
@@ -59,6 +60,11 @@ class CartRefusal(Exception):
     def __init__(self, message: str, error_type: str) -> None:
         super().__init__(message)
         self.error_type = error_type
+
+
+class CartCompleted(Exception):
+    """The cart's checkout placed an order and the cart ended: the shopper needs a new cart (its
+    reservation ids now belong to the order)."""
 
 
 class CartUnavailable(Exception):
@@ -123,6 +129,7 @@ async def _update(cart_id: str, update, arg, update_id: str | None = None) -> Ca
             except RPCError as error:
                 if error.status != RPCStatusCode.NOT_FOUND:
                     raise
+            await _refuse_a_completed_cart(client, cart_id, timeout)
             start = WithStartWorkflowOperation(
                 CartWorkflow.run,
                 CartInput(cart_id, cart_settings()),
@@ -143,6 +150,21 @@ async def _update(cart_id: str, update, arg, update_id: str | None = None) -> Ca
         logger.warning("cart %s: update %s failed: %s %s", cart_id, update_id, error.status, error)
         timed_out = error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
         raise CartUnavailable(QUEUED if timed_out else NOT_CONFIRMED) from error
+
+
+async def _refuse_a_completed_cart(client, cart_id: str, timeout) -> None:
+    """A cart that is not running may have ended by placing an order: it is never started again."""
+    handle = client.get_workflow_handle(cart_workflow_id(cart_id), result_type=CartView)
+    try:
+        description = await handle.describe(rpc_timeout=timeout)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return  # a new cart
+        raise
+    if description.status == WorkflowExecutionStatus.COMPLETED:
+        ended = await handle.result(rpc_timeout=timeout)
+        if ended.status == CartStatus.COMPLETED:
+            raise CartCompleted(cart_id)
 
 
 async def add_item(cart_id: str, sku: str, quantity: int, nonce: str) -> CartView:

@@ -63,7 +63,17 @@ async def _change(request, form_class, call, creates_cart: bool = False):
         cart_id = services.new_cart_id(form.cleaned_data["nonce"])
         await request.session.aset(CART_SESSION_KEY, cart_id)
     try:
-        view = await call(cart_id, form.cleaned_data)
+        try:
+            view = await call(cart_id, form.cleaned_data)
+        except services.CartCompleted:
+            # The cart became an order (the shopper left before its confirmation): start afresh.
+            await request.session.apop(CART_SESSION_KEY, None)
+            if not creates_cart:
+                messages.info(request, NO_CART)
+                return redirect(_back_url(request))
+            cart_id = services.new_cart_id(form.cleaned_data["nonce"])
+            await request.session.aset(CART_SESSION_KEY, cart_id)
+            view = await call(cart_id, form.cleaned_data)
     except services.CartRefusal as refusal:
         messages.error(request, str(refusal))
         return redirect(_back_url(request))

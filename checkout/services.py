@@ -54,8 +54,16 @@ def _timeout() -> timedelta:
     return timedelta(seconds=settings.CHECKOUT_UPDATE_TIMEOUT_SECONDS)
 
 
+async def _client():
+    try:
+        return await get_client()
+    except RuntimeError as error:  # the connection to Temporal could not be made
+        logger.warning("checkout: Temporal unreachable: %s", error)
+        raise CheckoutUnavailable("The checkout is not answering just now.") from error
+
+
 async def _update(workflow_id: str, update: str, arg=None, result_type=CheckoutView, update_id: str | None = None):
-    client = await get_client()
+    client = await _client()
     handle = client.get_workflow_handle(workflow_id)
     args = [] if arg is None else [arg]
     try:
@@ -90,7 +98,7 @@ async def current(cart_id: str | None) -> CheckoutView | None:
     """The checkout the cart is in, if any."""
     if not cart_id:
         return None
-    client = await get_client()
+    client = await _client()
     try:
         cart = await client.get_workflow_handle(cart_workflow_id(cart_id)).query(
             CartQueries.GET, result_type=CartView, rpc_timeout=_timeout())
@@ -102,7 +110,7 @@ async def current(cart_id: str | None) -> CheckoutView | None:
 
 
 async def get(checkout_id: str) -> CheckoutView | None:
-    client = await get_client()
+    client = await _client()
     try:
         return await client.get_workflow_handle(checkout_id).query(
             CheckoutQueries.GET, result_type=CheckoutView, rpc_timeout=_timeout())

@@ -226,6 +226,10 @@ class CheckoutWorkflow:
                 AuthorizeRequest(authorization_key, self.card.token, self.totals.total_cents, self.config.currency),
                 result_type=PaymentResult, **PAYMENT_CALL)
         except ActivityError as error:
+            if _business_message(error) is None:
+                # Out of retries: the processor may have recorded the authorization all the same.
+                await workflow.execute_activity(CheckoutActivities.VOID_PAYMENT, authorization_key,
+                                                **COMPENSATION_CALL)
             self._payment_refused(error)
             return
         # 3-6. Everything after the authorization is undone if it cannot be finished.

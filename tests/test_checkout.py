@@ -292,3 +292,19 @@ async def test_a_retried_order_start_activity_starts_one_order_workflow(variants
 
     assert after.run_id == first.run_id and after.status == WorkflowExecutionStatus.RUNNING
     await handle.terminate("test done")
+
+
+async def test_a_shopper_who_left_before_the_confirmation_gets_a_fresh_cart_for_the_same_item(variants, settings):
+    client = AsyncClient()
+    variant = variants()
+    await _add(client, variant.sku)
+    review = await _to_review(client)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value  # the session as it was before the order
+    await _submit(client, review)
+
+    client.cookies[settings.SESSION_COOKIE_NAME] = cookie  # the confirmation never reached this browser
+    again = await client.post("/cart/add/", {"sku": variant.sku, "quantity": 1, "nonce": uuid.uuid4().hex},
+                              follow=True)
+
+    assert "Added 1" in unescape(again.content.decode())
+    assert levels(variant.sku)[1] == 2  # the order's unit and the new cart's

@@ -337,3 +337,18 @@ async def _wait_for_step(running: Running, step: str) -> CheckoutView:
             return view
         await running.checkout.describe()  # lets the time-skipping server move on
     raise AssertionError(f"the checkout never reached {step}: {view}")
+
+
+async def test_a_processor_that_never_answers_sends_the_shopper_back_to_payment_and_voids_the_attempt(env):
+    fakes = Fakes(transient_failures=100)
+    worker, running = await _start(env, fakes)
+    async with worker:
+        review = await _to_review(running)
+        await running.update(CheckoutWorkflow.submit, SubmitRequest(review.totals.total_cents))
+        await env.sleep(timedelta(minutes=5))  # every retry of the authorization, on workflow time
+        back = await _wait_for_step(running, CheckoutStep.PAYMENT)
+        await record(running.checkout, "checkout_processor_down")
+        await running.checkout.terminate("test done")
+
+    assert "not answering" in back.message and back.declined_attempts == 0
+    assert fakes.voided == [f"{running.checkout.id}/payment-1"] and fakes.authorized == []
