@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup stack schema catalog run lint test test-fast bench-storefront bench-cart stack-status stack-down
+.PHONY: setup stack schema catalog run lint test test-fast bench-storefront bench-cart bench-checkout stack-status stack-down
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ bench-storefront: stack
 bench-cart: stack
 	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	$(PY) bench/cart.py
+
+bench-checkout: stack
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	$(PY) bench/checkout.py
 
 stack-status: setup
 	$(PY) -m commerce.stack status

@@ -28,3 +28,15 @@ def _prepared(keyspace: str, cql: str) -> PreparedStatement:
 def prepare(cql: str) -> PreparedStatement:
     """A prepared statement, prepared once per keyspace and text."""
     return _prepared(settings.CASSANDRA_KEYSPACE, cql)
+
+
+def open_cassandra() -> bool:
+    """Open the connection now, before the first activity runs. django-cassandra-engine opens it on
+    first raw use, and a cqlengine model query that comes first fails ("setup() cqlengine"). A store
+    that is down is not fatal here: the driver reconnects, and the activities retry."""
+    try:
+        session()
+    except Exception as error:  # noqa: BLE001 - any failure means "not yet"; the log says which
+        logging.getLogger(__name__).warning("Cassandra not reachable at worker start: %s", error)
+        return False
+    return True

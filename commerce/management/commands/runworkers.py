@@ -6,6 +6,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from commerce.cassandra import open_cassandra
 from commerce.management.stores import needs_stores
 from commerce.supervisor import die_with_parent
 from commerce.temporal import connect
@@ -41,6 +42,7 @@ class Command(BaseCommand):
             loop.add_signal_handler(sig, self._stopping, stop, sig)
         # A failed connect is reported as one line by needs_stores ("Temporal is not reachable at ...").
         client = await connect()
+        await asyncio.to_thread(open_cassandra)
         await run_workers(client, queues, stop, on_started=_tell_runshop_we_are_ready)
 
     def _stopping(self, stop, sig):
