@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 
 from cassandra.cluster import Session
