@@ -14,15 +14,12 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
-    PYTHON,
     RESULTS,
     ROOT,
     bench_env,
@@ -32,6 +29,7 @@ from bench.common import (  # noqa: E402
     save,
     table,
     web_server,
+    workers,
 )
 
 BENCH_ENV = dict(CASSANDRA_KEYSPACE="commerce_bench", ELASTICSEARCH_INDEX_PREFIX="bench-",
@@ -48,34 +46,19 @@ def main() -> None:
     env = bench_env(**BENCH_ENV)
     os.environ.update({k: env[k] for k in (*BENCH_ENV, "DJANGO_SETTINGS_MODULE")})
 
-    print("== schema and catalog in the bench keyspace (idempotent)", flush=True)
-    manage("migrate", "--database", "cassandra", "-v", "0", env=env)
-    manage("seed_catalog", env=env)
-    targets = _targets()
-    targets_file = RESULTS / "cart-targets.json"
-    targets_file.write_text(json.dumps(targets))
-    env["BENCH_TARGETS"] = str(targets_file)
+    prepare_targets(env, "cart")
 
     print("== Temporal floor: bare update round trips", flush=True)
     floor = asyncio.run(_floor(args.floor_rounds))
 
-    log = open(RESULTS / "cart-workers.log", "w")  # noqa: SIM115 - the workers write to it until they stop
-    workers = subprocess.Popen([PYTHON, str(ROOT / "manage.py"), "runworkers"], env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
     runs: dict[str, dict] = {}
-    try:
-        time.sleep(3)
-        with web_server(env, free_port()) as host:
-            for mode in ("new", "existing"):
-                for users in (1, 20):
-                    print(f"== add to cart, {mode} carts, {users} shopper(s), {args.seconds}s", flush=True)
-                    stats = locust(ROOT / "bench" / "cart_locustfile.py", host, users, args.seconds,
-                                   f"cart-{mode}", {**env, "BENCH_CART_MODE": mode})
-                    runs[f"{mode}/{users}"] = stats[f"add to cart ({mode} cart)"]
-    finally:
-        workers.terminate()
-        workers.wait(timeout=60)
-        log.close()
+    with workers(env, "cart-workers.log"), web_server(env, free_port()) as host:
+        for mode in ("new", "existing"):
+            for users in (1, 20):
+                print(f"== add to cart, {mode} carts, {users} shopper(s), {args.seconds}s", flush=True)
+                stats = locust(ROOT / "bench" / "cart_locustfile.py", host, users, args.seconds,
+                               f"cart-{mode}", {**env, "BENCH_CART_MODE": mode})
+                runs[f"{mode}/{users}"] = stats[f"add to cart ({mode} cart)"]
 
     rows = []
     for users, results in floor.items():
@@ -90,6 +73,19 @@ def main() -> None:
     print(table(rows))
     path = save("cart", {"floor": floor, "runs": runs, "seconds_per_level": args.seconds})
     print(f"saved {path}")
+
+
+def prepare_targets(env: dict, name: str) -> dict:
+    """Schema and catalog in the bench keyspace (idempotent), and the SKUs shoppers add, written where
+    the locustfile finds them (`BENCH_TARGETS`)."""
+    print("== schema and catalog in the bench keyspace (idempotent)", flush=True)
+    manage("migrate", "--database", "cassandra", "-v", "0", env=env)
+    manage("seed_catalog", env=env)
+    targets = _targets()
+    targets_file = RESULTS / f"{name}-targets.json"
+    targets_file.write_text(json.dumps(targets))
+    env["BENCH_TARGETS"] = str(targets_file)
+    return targets
 
 
 async def _floor(rounds: int) -> dict:

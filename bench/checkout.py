@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,19 +33,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.cart import BENCH_ENV, _floor, _targets  # noqa: E402
+from bench.cart import BENCH_ENV, _floor, prepare_targets  # noqa: E402
 from bench.common import (  # noqa: E402
-    PYTHON,
     RESULTS,
     ROOT,
     bench_env,
     free_port,
     locust,
-    manage,
     percentiles,
     save,
     table,
     web_server,
+    workers,
 )
 
 STEPS = ("product page (setup)", "add to cart", "checkout start", "checkout shipping", "checkout payment",
@@ -70,25 +68,15 @@ def main() -> None:
     env = bench_env(**BENCH_ENV, CART_CREATIONS_PER_MINUTE="100000", EMAIL_FILE_PATH=emails.name)
     os.environ.update({k: env[k] for k in (*BENCH_ENV, "DJANGO_SETTINGS_MODULE")})
 
-    print("== schema and catalog in the bench keyspace (idempotent)", flush=True)
-    manage("migrate", "--database", "cassandra", "-v", "0", env=env)
-    manage("seed_catalog", env=env)
-    targets = _targets()
-    targets_file = RESULTS / "checkout-targets.json"
-    targets_file.write_text(json.dumps(targets))
-    env["BENCH_TARGETS"] = str(targets_file)
+    prepare_targets(env, "checkout")
 
     print("== Temporal floor: bare update round trips", flush=True)
     floor = asyncio.run(_floor(args.floor_rounds))
 
-    log = open(RESULTS / "checkout-workers.log", "w")  # noqa: SIM115 - the workers write to it until they stop
-    workers = subprocess.Popen([PYTHON, str(ROOT / "manage.py"), "runworkers"], env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
     runs: dict[int, dict] = {}
+    port = free_port()
     try:
-        time.sleep(3)
-        port = free_port()
-        with web_server(env, port) as host:
+        with workers(env, "checkout-workers.log"), web_server(env, port) as host:
             for users in (1, 20):
                 print(f"== whole checkouts, {users} shopper(s), {args.seconds}s", flush=True)
                 records_file = RESULTS / f"checkout-{users}u.jsonl"
@@ -104,9 +92,6 @@ def main() -> None:
                 runs[users]["order_running"] = asyncio.run(_order_workflows(orders))
                 runs[users]["http"] = http
     finally:
-        workers.terminate()
-        workers.wait(timeout=60)
-        log.close()
         emails.cleanup()
 
     rows = []

@@ -38,6 +38,21 @@ def manage(*args: str, env: dict | None = None) -> float:
 
 
 @contextmanager
+def workers(env: dict, log_name: str):
+    """`manage.py runworkers` with the bench's environment for the duration of the block."""
+    log = open(RESULTS / log_name, "w")  # noqa: SIM115 - the workers write to it until they stop
+    process = subprocess.Popen([PYTHON, str(ROOT / "manage.py"), "runworkers"], env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    try:
+        time.sleep(3)  # connected and polling
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+        log.close()
+
+
+@contextmanager
 def web_server(env: dict, port: int):
     """uvicorn serving the shop on 127.0.0.1:port for the duration of the block."""
     log = open(RESULTS / f"web-{port}.log", "w")  # noqa: SIM115 - the server writes to it until it stops
