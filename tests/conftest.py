@@ -44,6 +44,13 @@ def local_stack():
 
 
 @pytest.fixture(scope="session")
+def django_db_setup(local_stack, django_db_setup):
+    """The test database needs the stack first: `migrate` also syncs the Cassandra keyspace, and
+    pytest-django's autouse db fixture runs before `_stack_unless_fast` on a machine with no stack."""
+    yield
+
+
+@pytest.fixture(scope="session")
 def cassandra_schema(local_stack):
     """The test keyspace with every table, synced once per run."""
     assert settings.CASSANDRA_KEYSPACE.endswith("_test")
