@@ -76,7 +76,8 @@ class PaymentErrors:
     EXPIRED = "CardExpired"
     UNKNOWN_TOKEN = "UnknownCardToken"
     REFUSED = "PaymentRefused"  # a request the processor will never accept (amount, reused key)
-    NON_RETRYABLE = (DECLINED, EXPIRED, UNKNOWN_TOKEN, REFUSED)
+    AUTHORIZATION_EXPIRED = "AuthorizationExpired"  # capture past the validity: re-authorize first
+    NON_RETRYABLE = (DECLINED, EXPIRED, UNKNOWN_TOKEN, REFUSED, AUTHORIZATION_EXPIRED)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,20 @@ def env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def env_float(name: str, default: float, low: float = 0.0, high: float = 1e9) -> float:
+    """A finite number within [low, high]: "nan", "inf" and out-of-range values fail at startup."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw) if len(raw) <= 32 else float("nan")
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:  # also false for nan
+        raise ConfigError(f"{name} must be a number from {low:g} to {high:g}, got {raw!r}")
+    return value
+
+
 def env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None or raw == "":

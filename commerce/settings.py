@@ -13,7 +13,7 @@ from cassandra.cluster import EXEC_PROFILE_DEFAULT, ExecutionProfile
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 from django.core.exceptions import ImproperlyConfigured
 
-from commerce.env import REPO_ROOT, data_dir, env_bool, env_int, env_list, env_str
+from commerce.env import REPO_ROOT, data_dir, env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = REPO_ROOT
 DATA_DIR = data_dir()
@@ -190,6 +190,21 @@ CHECKOUT_UPDATE_TIMEOUT_SECONDS = env_int("CHECKOUT_UPDATE_TIMEOUT_SECONDS", 10)
 SHIPPING_STANDARD_CENTS = env_int("SHIPPING_STANDARD_CENTS", 595)
 SHIPPING_EXPRESS_CENTS = env_int("SHIPPING_EXPRESS_CENTS", 1495)
 ORDER_APPROVAL_THRESHOLD_CENTS = env_int("ORDER_APPROVAL_THRESHOLD_CENTS", 100_000)
+# An order above the threshold waits this long for staff approval, then is cancelled.
+ORDER_APPROVAL_TIMEOUT_SECONDS = env_int("ORDER_APPROVAL_TIMEOUT_SECONDS", 48 * 3600)
+# How long the (simulated) processor honours an authorization; the OMS re-authorizes past it.
+PAYMENT_AUTHORIZATION_VALIDITY_SECONDS = env_int("PAYMENT_AUTHORIZATION_VALIDITY_SECONDS", 7 * 24 * 3600)
+
+# Fulfillment. FULFILLMENT_MANUAL forces the manual strategy (staff mark each stage) for every supplier.
+FULFILLMENT_MANUAL = env_bool("FULFILLMENT_MANUAL", False)
+# Simulated supplier stages (seconds; 0 makes an order travel to delivered at once).
+FULFILLMENT_PROCESSING_SECONDS = env_float("FULFILLMENT_PROCESSING_SECONDS", 60.0)
+FULFILLMENT_SHIPPING_SECONDS = env_float("FULFILLMENT_SHIPPING_SECONDS", 60.0)
+FULFILLMENT_DELIVERY_SECONDS = env_float("FULFILLMENT_DELIVERY_SECONDS", 120.0)
+# The simulated dropship partner: how often it is polled, and the share of its calls that fail
+# transiently (0..1; the workflow retries them).
+DROPSHIP_POLL_SECONDS = env_float("DROPSHIP_POLL_SECONDS", 5.0)
+DROPSHIP_FAILURE_RATE = env_float("DROPSHIP_FAILURE_RATE", 0.2, high=0.9)
 
 SHOP_NAME = env_str("SHOP_NAME", "Heron & Co.")
 # Where the shop is reached from outside: links in emails.

@@ -45,6 +45,7 @@ class StoreConfig:
     default_tax_basis_points: int = 800
     shipping_methods: tuple[ShippingMethod, ...] = ()
     approval_threshold_cents: int = 100_000
+    approval_timeout_seconds: int = 48 * 3600  # an order awaiting approval this long is cancelled
     manual_fulfillment: bool = False
     hold_ttl_seconds: int = 15 * 60
     checkout_step_timeout_seconds: int = 60 * 60

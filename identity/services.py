@@ -20,6 +20,8 @@ def store_config() -> StoreConfig:
             ShippingMethod("express", "Express", settings.SHIPPING_EXPRESS_CENTS, "1-2 business days"),
         ),
         approval_threshold_cents=settings.ORDER_APPROVAL_THRESHOLD_CENTS,
+        approval_timeout_seconds=settings.ORDER_APPROVAL_TIMEOUT_SECONDS,
+        manual_fulfillment=settings.FULFILLMENT_MANUAL,
         hold_ttl_seconds=settings.CART_HOLD_TTL_SECONDS,
         checkout_step_timeout_seconds=settings.CHECKOUT_STEP_TIMEOUT_SECONDS,
         max_declined_attempts=settings.CHECKOUT_MAX_DECLINED_ATTEMPTS,

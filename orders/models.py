@@ -95,3 +95,45 @@ class OrderEmail(DjangoCassandraModel):
 
     class Meta:
         get_pk_field = "order_number"
+
+
+class OrderStatusHistory(DjangoCassandraModel):
+    """Every transition of an order, oldest first: who or what, when, from, to, why. Written by the
+    order workflow's record activity under the transition's sequence number, so a retry rewrites
+    the same row."""
+
+    __table_name__ = "order_status_history"
+
+    order_number = columns.Text(partition_key=True)
+    seq = columns.Integer(primary_key=True, clustering_order="ASC")
+    at = columns.DateTime()
+    from_status = columns.Text(default="")
+    to_status = columns.Text(default="")
+    actor = columns.Text(default="")
+    reason = columns.Text(default="")
+
+    class Meta:
+        get_pk_field = "order_number"
+
+
+class OrderShipment(DjangoCassandraModel):
+    """An order's supplier orders as the shopper's page shows them: stage and tracking number."""
+
+    __table_name__ = "order_shipments"
+
+    order_number = columns.Text(partition_key=True)
+    supplier_order_id = columns.Text(primary_key=True)
+    supplier_index = columns.Integer(default=0)
+    supplier_id = columns.Text(default="")
+    supplier_name = columns.Text(default="")
+    strategy = columns.Text(default="")
+    line_indexes = columns.List(columns.Integer)
+    amount_cents = columns.Integer(default=0)
+    stage = columns.Text(default="")
+    tracking_number = columns.Text(default="")
+    carrier = columns.Text(default="")
+    updated_at = columns.DateTime()
+    version = columns.Integer(default=0)  # the order's version that wrote it: older writes never win
+
+    class Meta:
+        get_pk_field = "order_number"
