@@ -36,8 +36,9 @@ class Payment(DjangoCassandraModel):
 
     An authorization's own row also carries what has happened to it since, each changed only by
     compare-and-set on the values read: `captured_cents`, `refunded_cents`, `voided_cents`, and
-    `applied` (idempotency key of each capture, refund and void -> its amount), written *before*
-    that operation's own row, so a crash between the two writes is finished by the retry."""
+    `applied` (idempotency key of each capture, refund and void -> its amount; and of the
+    re-authorization that replaced it -> the new amount), written *before* that operation's own
+    row, so a crash between the two writes is finished by the retry."""
 
     __table_name__ = "payments"
 
@@ -57,6 +58,12 @@ class Payment(DjangoCassandraModel):
     refunded_cents = columns.Integer(default=0)
     voided_cents = columns.Integer(default=0)
     applied = columns.Map(columns.Text, columns.Integer)
+    # On an authorization: what a re-authorization needs of the card once its token row has gone
+    # (the simulated behaviour, the expiry), and the authorization it replaced, if any.
+    behaviour = columns.Text(default="")
+    exp_month = columns.Integer(default=0)
+    exp_year = columns.Integer(default=0)
+    previous_authorization_key = columns.Text(default="")
 
     class Meta:
         get_pk_field = "idempotency_key"

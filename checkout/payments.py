@@ -6,12 +6,21 @@ processor with its own ledger in Cassandra.
     capture(authorization_key, amount_cents, idempotency_key) -> PaymentResult
     void(authorization_key) -> PaymentResult
     refund(authorization_key, amount_cents, idempotency_key) -> PaymentResult
+    reauthorize(previous_authorization_key, amount_cents, idempotency_key) -> PaymentResult
     ledger(authorization_key) -> list[PaymentRecord]                         (tests, operators)
 
 Card data. `tokenize` checks a card (bounded lengths first, then digits, Luhn, expiry, CVC) and stores
 only what a checkout may carry: a random token -> brand, last four, expiry and the card's simulated
 behaviour, in `payment_tokens` with a TTL of a day on the whole row. The number and the CVC are never
 stored, logged or put in an exception message.
+
+Authorizations expire. The processor honours an authorization for
+settings.PAYMENT_AUTHORIZATION_VALIDITY_SECONDS after it was made (read at each call, real time):
+a new capture of an older one is refused with `AuthorizationExpired`; a void or a refund still
+works, and a capture made in time and retried later returns its first result. `reauthorize` makes
+a new authorization on the same card for what is left (its own row, keyed by the caller's key),
+then voids the rest of the previous one. It never needs the token row (gone after a day): an
+authorization's row keeps what a re-authorization needs of the card (its behaviour and expiry).
 
 The ledger. `payments` has one row per authorize, capture, void and refund, keyed by the caller's
 idempotency key and written with lightweight transactions, so a retried call returns what the first
@@ -25,7 +34,8 @@ changed *before* the operation's own row is written: a crash between the two lea
 Errors. `CardRejected` (tokenize: a field and a shopper-facing message), `PaymentDeclined` (the card
 is refused for good: `error_type` is one of PaymentErrors.NON_RETRYABLE), `PaymentTemporarilyUnavailable`
 (retry later: the transient test card, or a store too contended or slow to answer), `PaymentRefused`
-(a ValueError: a request that can never succeed, e.g. more than is left to capture, or a reused key).
+(a ValueError: a request that can never succeed, e.g. more than is left to capture, or a reused key),
+`AuthorizationExpired` (a capture past the authorization's validity: re-authorize, then capture).
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ from typing import Protocol
 
 from cassandra import ConsistencyLevel, OperationTimedOut, WriteTimeout
 from cassandra.query import SimpleStatement
+from django.conf import settings
 
 from checkout.contracts import AuthorizeRequest, CardToken, CheckoutErrors, PaymentErrors, PaymentResult
 from commerce.cassandra import session, table
@@ -88,6 +99,8 @@ class Behaviour:
     DECLINE = "decline"
     EXPIRED = "expired"
     TRANSIENT = "transient"
+    # Authorizes the first time; every re-authorization of it is declined (a card cancelled since).
+    DECLINE_REAUTHORIZATION = "decline_reauthorization"
 
 
 TEST_CARDS = {
@@ -95,12 +108,16 @@ TEST_CARDS = {
     "4000000000000002": Behaviour.DECLINE,
     "4000000000000069": Behaviour.EXPIRED,
     "4000000000000119": Behaviour.TRANSIENT,
+    "4000000000000341": Behaviour.DECLINE_REAUTHORIZATION,
 }
 
 DECLINED_MESSAGE = "Your card was declined."
 EXPIRED_MESSAGE = "Your card has expired."
 UNKNOWN_TOKEN_MESSAGE = "Your card details expired; enter them again."
 UNAVAILABLE_MESSAGE = "The payment service is temporarily unavailable."
+AUTHORIZATION_EXPIRED_MESSAGE = "The authorization has expired; re-authorize the payment before capturing it."
+DEFAULT_AUTHORIZATION_VALIDITY_SECONDS = 7 * 24 * 3600
+MAX_AUTHORIZATION_VALIDITY_SECONDS = 366 * 24 * 3600
 
 # A refusal recorded in the ledger -> what a retry of it raises again.
 _REFUSALS = {
@@ -159,6 +176,25 @@ class PaymentRefused(PaymentError, ValueError):
     def __init__(self, message: str) -> None:
         self.message = message
         super().__init__(message)
+
+
+class AuthorizationExpired(PaymentError):
+    """A capture of an authorization older than the processor honours: re-authorize first. Its void
+    and refunds still work."""
+
+    kind = PaymentErrors.AUTHORIZATION_EXPIRED
+
+    def __init__(self, authorization_key: str, message: str = AUTHORIZATION_EXPIRED_MESSAGE) -> None:
+        self.authorization_key, self.message = authorization_key, message
+        super().__init__(message)
+
+
+def authorization_validity_seconds() -> int:
+    """How long an authorization may be captured, from settings at each call (tests override it)."""
+    value = getattr(settings, "PAYMENT_AUTHORIZATION_VALIDITY_SECONDS", DEFAULT_AUTHORIZATION_VALIDITY_SECONDS)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return DEFAULT_AUTHORIZATION_VALIDITY_SECONDS
+    return max(0, min(value, MAX_AUTHORIZATION_VALIDITY_SECONDS))
 
 
 # -- card checks (pure) -----------------------------------------------------------------------
@@ -303,6 +339,12 @@ class PaymentRecord:
     refunded_cents: int = 0
     voided_cents: int = 0
     applied: tuple[tuple[str, int], ...] = ()  # on an authorization: (key, amount) of what applied to it
+    # On an authorization: what a re-authorization needs of the card (the token row lasts a day),
+    # and the authorization it replaced, if it is a re-authorization.
+    behaviour: str = ""
+    exp_month: int = 0
+    exp_year: int = 0
+    previous_authorization_key: str = ""
 
     def result(self) -> PaymentResult:
         return PaymentResult(self.idempotency_key, self.kind, self.status, self.amount_cents, self.authorization_key)
@@ -314,7 +356,8 @@ class PaymentRecord:
 
 # `token` is a reserved word of CQL: quoted wherever it is named.
 _COLUMNS = ('idempotency_key, kind, authorization_key, "token", amount_cents, currency, status, attempts,'
-            ' message, created_at, updated_at, captured_cents, refunded_cents, voided_cents, applied')
+            ' message, created_at, updated_at, captured_cents, refunded_cents, voided_cents, applied,'
+            ' behaviour, exp_month, exp_year, previous_authorization_key')
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -328,6 +371,7 @@ def _record(row: dict) -> PaymentRecord:
         row["message"] or "", _utc(row["created_at"]), _utc(row["updated_at"]),
         row["captured_cents"] or 0, row["refunded_cents"] or 0, row["voided_cents"] or 0,
         tuple(sorted((row["applied"] or {}).items())),
+        row["behaviour"] or "", row["exp_month"] or 0, row["exp_year"] or 0, row["previous_authorization_key"] or "",
     )
 
 
@@ -364,6 +408,9 @@ class PaymentProcessor(Protocol):
     def void(self, authorization_key: str) -> PaymentResult: ...
 
     def refund(self, authorization_key: str, amount_cents: int, idempotency_key: str) -> PaymentResult: ...
+
+    def reauthorize(self, previous_authorization_key: str, amount_cents: int,
+                    idempotency_key: str) -> PaymentResult: ...
 
     def ledger(self, authorization_key: str) -> list[PaymentRecord]: ...
 
@@ -414,14 +461,16 @@ class SimulatedProcessor:
 
     def _insert(self, record: PaymentRecord) -> bool:
         return self._lwt(
-            f"INSERT INTO {table('payments')} ({_COLUMNS}) VALUES ({', '.join(['%s'] * 15)}) IF NOT EXISTS",
+            f"INSERT INTO {table('payments')} ({_COLUMNS}) VALUES ({', '.join(['%s'] * 19)}) IF NOT EXISTS",
             [record.idempotency_key, record.kind, record.authorization_key, record.token, record.amount_cents,
              record.currency, record.status, record.attempts, record.message, record.created_at, record.updated_at,
-             record.captured_cents, record.refunded_cents, record.voided_cents, dict(record.applied)])
+             record.captured_cents, record.refunded_cents, record.voided_cents, dict(record.applied),
+             record.behaviour, record.exp_month, record.exp_year, record.previous_authorization_key])
 
     def ledger(self, authorization_key: str) -> list[PaymentRecord]:
         """Every entry whose key or authorization key is `authorization_key`: the authorization
-        first, then its captures, refunds and void, oldest first."""
+        first, then its captures, refunds, void and re-authorization (the new authorization's row),
+        oldest first."""
         own = self._read(authorization_key)
         if own is None:
             return []
@@ -448,12 +497,14 @@ class SimulatedProcessor:
                 now = _now()
                 status, message = self._first_outcome(card, now)
                 first = PaymentRecord(key, Kind.AUTHORIZE, key, request.token, amount, request.currency,
-                                      status, 1, message, now, now)
+                                      status, 1, message, now, now, behaviour=card["behaviour"] or "",
+                                      exp_month=card["exp_month"] or 0, exp_year=card["exp_year"] or 0)
                 if self._insert(first):
                     return self._answer(first)
                 continue  # a concurrent first call recorded it (or ours timed out): read what it was
             if existing.kind != Kind.AUTHORIZE or existing.token != request.token \
-                    or existing.amount_cents != amount or existing.currency != request.currency:
+                    or existing.amount_cents != amount or existing.currency != request.currency \
+                    or existing.previous_authorization_key:
                 raise PaymentRefused(f"The idempotency key {key!r} was used for a different request.")
             if existing.status == Status.TRANSIENT_FAILURE:
                 if self._retry_transient(existing):
@@ -535,6 +586,8 @@ class SimulatedProcessor:
                 amount = self._within_bounds(kind, auth, amount_cents)
                 if amount == 0:  # a void of an authorization captured in full
                     return PaymentResult(idempotency_key, Kind.VOID, Status.NOTHING_TO_VOID, 0, authorization_key)
+                if kind == Kind.CAPTURE and self._expired(auth):
+                    raise AuthorizationExpired(authorization_key)
                 if not self._change_authorization(kind, auth, amount, idempotency_key):
                     continue  # lost a race: read again
             elif amount_cents is not None and applied != amount_cents:
@@ -549,6 +602,13 @@ class SimulatedProcessor:
             if self._insert(record):
                 return record.result()
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _expired(auth: PaymentRecord) -> bool:
+        """Past the validity: a new capture is refused (a void, a refund or a retried capture is not)."""
+        if auth.created_at is None:
+            return False
+        return (_now() - auth.created_at).total_seconds() >= authorization_validity_seconds()
 
     @staticmethod
     def _same_request(done: PaymentRecord, kind: str, authorization_key: str,
@@ -584,6 +644,101 @@ class SimulatedProcessor:
              auth.captured_cents, auth.refunded_cents, auth.voided_cents])
 
 
+    # -- reauthorize ---------------------------------------------------------------------------
+    def reauthorize(self, previous_authorization_key: str, amount_cents: int,
+                    idempotency_key: str) -> PaymentResult:
+        """A new authorization (key `idempotency_key`, the same card) for `amount_cents`, at most what
+        is left to capture of the previous one, which is then voided. Once per key; a retry returns
+        the first result or raises the first refusal.
+
+        The card's answer comes from the previous authorization's row (its behaviour and expiry), never
+        from the token (gone after a day): the re-authorization test card and a card past its expiry
+        are declined, and the previous authorization is left as it was. Otherwise, in this order, each
+        step finished by a retry after a crash:
+        1. the previous authorization's row, by compare-and-set on its counters: what is left of it is
+           voided, and the new key is put in its `applied` with the new amount. From then on nothing
+           more can be captured of it, so the captures of both never exceed what was first authorized;
+        2. the new authorization's row; 3. the previous authorization's void row."""
+        previous = check_key(previous_authorization_key, "authorization key")
+        key = check_key(idempotency_key)
+        amount = check_amount(amount_cents)
+        if key in (previous, void_key(previous)):
+            raise PaymentRefused("A re-authorization needs an idempotency key of its own.")
+        for _ in _Attempts():
+            existing = self._read(key)
+            if existing is not None:
+                if existing.kind != Kind.AUTHORIZE or existing.previous_authorization_key != previous \
+                        or existing.amount_cents != amount:
+                    raise PaymentRefused(f"The idempotency key {key!r} was used for a different request.")
+                if existing.status == Status.AUTHORIZED:
+                    self.void(previous)  # writes the void's row if a crash left it out
+                return self._answer(existing)
+            old = self._read(previous)
+            if old is None or old.kind != Kind.AUTHORIZE or old.status != Status.AUTHORIZED:
+                raise PaymentRefused(f"There is no authorization {previous!r} to re-authorize.")
+            reserved = old.applied_keys.get(key)
+            if reserved is not None and reserved != amount:
+                raise PaymentRefused(f"The idempotency key {key!r} was used for a different request.")
+            behaviour, exp_month, exp_year = self._card_of(old, required=reserved is None)
+            now = _now()
+            if reserved is None:
+                status, message = self._reauthorization_outcome(behaviour, exp_month, exp_year, now)
+                if status != Status.AUTHORIZED:
+                    refusal = PaymentRecord(key, Kind.AUTHORIZE, key, old.token, amount, old.currency, status, 1,
+                                            message, now, now, behaviour=behaviour, exp_month=exp_month,
+                                            exp_year=exp_year, previous_authorization_key=previous)
+                    if self._insert(refusal):
+                        return self._answer(refusal)  # raises the refusal
+                    continue
+                if old.voided_cents:
+                    raise PaymentRefused("This authorization was voided; there is nothing left to re-authorize.")
+                left = old.amount_cents - old.captured_cents
+                if amount > left:
+                    raise PaymentRefused(f"Only {left} cents are left to capture on this authorization"
+                                         f" (asked to re-authorize {amount}).")
+                if not self._reserve(old, key, amount, left):
+                    continue  # lost a race (a capture, a void): read again
+            record = PaymentRecord(key, Kind.AUTHORIZE, key, old.token, amount, old.currency, Status.AUTHORIZED, 1,
+                                   "", now, now, behaviour=behaviour, exp_month=exp_month, exp_year=exp_year,
+                                   previous_authorization_key=previous)
+            if self._insert(record):
+                self.void(previous)
+                return record.result()
+        raise AssertionError("unreachable")
+
+    def _card_of(self, auth: PaymentRecord, required: bool) -> tuple[str, int, int]:
+        """(behaviour, exp month, exp year) of an authorization's card: from its row, or for a row
+        written before they were kept there, from its token while that lasts."""
+        if auth.behaviour:
+            return auth.behaviour, auth.exp_month, auth.exp_year
+        card = self._token(auth.token)
+        if card is not None:
+            return card["behaviour"] or Behaviour.SUCCEED, card["exp_month"] or 0, card["exp_year"] or 0
+        if required:
+            raise PaymentDeclined(PaymentErrors.UNKNOWN_TOKEN, UNKNOWN_TOKEN_MESSAGE)
+        return "", 0, 0
+
+    @staticmethod
+    def _reauthorization_outcome(behaviour: str, exp_month: int, exp_year: int, now: datetime) -> tuple[str, str]:
+        """The card's answer to a re-authorization. The transient card's failures are its first
+        authorization's only: a re-authorization of it succeeds."""
+        if behaviour == Behaviour.EXPIRED or (exp_year, exp_month) < (now.year, now.month):
+            return Status.EXPIRED, EXPIRED_MESSAGE
+        if behaviour in (Behaviour.DECLINE, Behaviour.DECLINE_REAUTHORIZATION):
+            return Status.DECLINED, DECLINED_MESSAGE
+        return Status.AUTHORIZED, ""
+
+    def _reserve(self, old: PaymentRecord, key: str, amount: int, left: int) -> bool:
+        """Void what is left of `old` and note the re-authorization that replaces it, in one
+        compare-and-set on the counters read."""
+        return self._lwt(
+            f"UPDATE {table('payments')} SET voided_cents = %s, applied[%s] = %s, applied[%s] = %s, updated_at = %s"
+            " WHERE idempotency_key = %s IF status = %s AND captured_cents = %s AND refunded_cents = %s"
+            " AND voided_cents = %s",
+            [left, void_key(old.idempotency_key), left, key, amount, _now(), old.idempotency_key, Status.AUTHORIZED,
+             old.captured_cents, old.refunded_cents, old.voided_cents])
+
+
 _PROCESSOR = SimulatedProcessor()
 
 
@@ -610,6 +765,10 @@ def void(authorization_key: str) -> PaymentResult:
 
 def refund(authorization_key: str, amount_cents: int, idempotency_key: str) -> PaymentResult:
     return processor().refund(authorization_key, amount_cents, idempotency_key)
+
+
+def reauthorize(previous_authorization_key: str, amount_cents: int, idempotency_key: str) -> PaymentResult:
+    return processor().reauthorize(previous_authorization_key, amount_cents, idempotency_key)
 
 
 def ledger(authorization_key: str) -> list[PaymentRecord]:

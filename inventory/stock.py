@@ -281,6 +281,13 @@ def release_if_expired(rid: str, sku: str, as_of: datetime) -> bool:
     raise AssertionError("unreachable")
 
 
+def holder(rid: str, sku: str) -> str | None:
+    """The supplier whose stock row of `sku` holds reservation `rid` (held or confirmed), or None
+    when none does any more (released, committed, swept). Reads what Paxos committed."""
+    row = _holding(sku, rid)
+    return row.supplier_id if row is not None else None
+
+
 def _sku_of(rid: str) -> str | None:
     found = reservations.lookup(rid)
     return found.sku if found else None

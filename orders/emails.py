@@ -9,6 +9,13 @@ Sending once is the caller's job, with the marks kept in the `order_emails` tabl
 
 A crash between the send and the mark sends again on retry (at least once, never silently lost);
 once marked, no retry sends it again.
+
+The order workflow's emails (shipped, cancelled, refunded) are sent the same way by its SEND_EMAIL
+activity, each marked under its own key (`shipped:<supplier order>`, `cancelled`, `refund:<id>`):
+
+    if not email_sent(number, request.key):
+        send_order_email(view, request, order_url(number, settings.SHOP_BASE_URL))
+        mark_email_sent(number, request.key)
 """
 
 from __future__ import annotations
@@ -21,9 +28,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from commerce.cassandra import prepare, session, table
-from orders.contracts import OrderView
+from orders.contracts import OrderEmailKind, OrderEmailRequest, OrderView
 
 CONFIRMATION = "confirmation"
+ORDER_EMAIL_KINDS = (OrderEmailKind.SHIPPED, OrderEmailKind.CANCELLED, OrderEmailKind.REFUNDED)
 
 
 def confirmation_subject(order: OrderView) -> str:
@@ -40,6 +48,36 @@ def send_order_confirmation(order: OrderView, order_url: str) -> None:
         to=[order.email.strip()],
     )
     message.attach_alternative(render_to_string("orders/email/confirmation.html", context), "text/html")
+    message.send(fail_silently=False)
+
+
+def order_email_subject(order: OrderView, kind: str) -> str:
+    number = order.order_number
+    return {
+        OrderEmailKind.SHIPPED: f"Your order {number} from {settings.SHOP_NAME} is on its way",
+        OrderEmailKind.CANCELLED: f"Your order {number} at {settings.SHOP_NAME} was cancelled",
+        OrderEmailKind.REFUNDED: f"A refund for your order {number} at {settings.SHOP_NAME}",
+    }[kind]
+
+
+def send_order_email(order: OrderView, request: OrderEmailRequest, order_url: str) -> None:
+    """Email one of the order's later news (text and HTML), with the link to its page: shipped (the
+    tracking number, the carrier and the items in that parcel: the lines of `request.skus`),
+    cancelled (the reason), refunded (the amount, and the items refunded if whole lines were)."""
+    if request.kind not in ORDER_EMAIL_KINDS:
+        raise ValueError(f"{request.kind!r} is not an order email")
+    skus = set(request.skus)
+    context = {
+        "order": order, "request": request, "order_url": order_url, "shop_name": settings.SHOP_NAME,
+        "items": [line for line in order.lines if line.sku in skus],
+    }
+    message = EmailMultiAlternatives(
+        subject=order_email_subject(order, request.kind),
+        body=render_to_string(f"orders/email/{request.kind}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[order.email.strip()],
+    )
+    message.attach_alternative(render_to_string(f"orders/email/{request.kind}.html", context), "text/html")
     message.send(fail_silently=False)
 
 

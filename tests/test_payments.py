@@ -5,13 +5,19 @@ void, and tokens that keep neither the card number nor the CVC, and vanish whole
 import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from checkout import payments
 from checkout.contracts import AuthorizeRequest, CardToken, PaymentErrors, PaymentResult
-from checkout.payments import CardRejected, PaymentDeclined, PaymentTemporarilyUnavailable, Status
+from checkout.payments import (
+    AuthorizationExpired,
+    CardRejected,
+    PaymentDeclined,
+    PaymentTemporarilyUnavailable,
+    Status,
+)
 from commerce.cassandra import session, table
 
 pytestmark = pytest.mark.usefixtures("cassandra_schema")
@@ -366,3 +372,205 @@ def test_a_capture_interrupted_after_the_authorization_counted_it_is_finished_by
     entries = payments.ledger(key)
     assert [(entry.kind, entry.amount_cents) for entry in entries] == [("authorize", 10_000), ("capture", 4_000)]
     assert entries[0].captured_cents == 4_000
+
+
+# -- authorization validity ---------------------------------------------------------------------
+
+REAUTH_DECLINED = "4000000000000341"
+
+
+def _later(monkeypatch, delta: timedelta) -> None:
+    """Move the processor's clock (real time) forward."""
+    moved = datetime.now(UTC) + delta
+    monkeypatch.setattr(payments, "_now", lambda: moved)
+
+
+def test_a_capture_past_the_authorizations_validity_is_refused_but_its_void_and_refund_still_work(
+        settings, monkeypatch):
+    settings.PAYMENT_AUTHORIZATION_VALIDITY_SECONDS = 3600
+    key, _ = _authorize(amount=10_000)
+    in_time = payments.capture(key, 4_000, f"{key}/capture-1")
+    _later(monkeypatch, timedelta(hours=2))
+
+    with pytest.raises(AuthorizationExpired) as expired:
+        payments.capture(key, 1_000, f"{key}/capture-2")
+
+    assert (expired.value.kind, expired.value.retryable) == (PaymentErrors.AUTHORIZATION_EXPIRED, False)
+    assert payments.capture(key, 4_000, f"{key}/capture-1") == in_time  # a retry returns what it did
+    assert payments.refund(key, 1_500, f"{key}/refund-1").status == Status.REFUNDED
+    assert payments.void(key).amount_cents == 6_000
+    own = payments.ledger(key)[0]
+    assert (own.captured_cents, own.refunded_cents, own.voided_cents) == (4_000, 1_500, 6_000)
+    assert _rows("payments", "idempotency_key", f"{key}/capture-2") == []
+
+
+def test_the_validity_is_read_from_settings_at_each_call(settings):
+    key, _ = _authorize(amount=5_000)
+
+    settings.PAYMENT_AUTHORIZATION_VALIDITY_SECONDS = 0
+    with pytest.raises(AuthorizationExpired):
+        payments.capture(key, 1_000, f"{key}/capture-1")
+    settings.PAYMENT_AUTHORIZATION_VALIDITY_SECONDS = 3600
+    assert payments.capture(key, 1_000, f"{key}/capture-1").status == Status.CAPTURED
+
+
+# -- re-authorization -------------------------------------------------------------------------------
+
+def _forget_token(key: str) -> None:
+    """The token row lasts a day; a re-authorization comes later than that."""
+    token = payments.ledger(key)[0].token
+    session().execute(f'DELETE FROM {table("payment_tokens")} WHERE "token" = %s', [token])
+
+
+def test_reauthorize_moves_what_is_left_to_a_new_authorization_and_voids_the_rest_without_the_token(
+        settings, monkeypatch):
+    settings.PAYMENT_AUTHORIZATION_VALIDITY_SECONDS = 3600
+    key, _ = _authorize(amount=10_000)
+    payments.capture(key, 3_000, f"{key}/capture-1")
+    _forget_token(key)
+    _later(monkeypatch, timedelta(hours=2))
+    new_key = f"{key}/reauth-1"
+
+    result = payments.reauthorize(key, 7_000, new_key)
+
+    assert result == PaymentResult(new_key, "authorize", Status.AUTHORIZED, 7_000, new_key)
+    old, *old_entries = payments.ledger(key)
+    assert (old.captured_cents, old.voided_cents) == (3_000, 7_000)
+    assert sorted((entry.kind, entry.idempotency_key, entry.amount_cents) for entry in old_entries) == [
+        ("authorize", new_key, 7_000), ("capture", f"{key}/capture-1", 3_000), ("void", f"void:{key}", 7_000)]
+    [new] = payments.ledger(new_key)
+    assert (new.token, new.previous_authorization_key, new.amount_cents) == (old.token, key, 7_000)
+    with pytest.raises(ValueError, match="voided"):
+        payments.capture(key, 1, f"{key}/capture-2")
+    assert payments.capture(new_key, 7_000, f"{key}/capture-2").status == Status.CAPTURED  # a fresh validity
+
+
+def test_reauthorize_of_less_than_is_left_still_voids_all_that_is_left():
+    key, _ = _authorize(amount=10_000)
+
+    payments.reauthorize(key, 4_000, f"{key}/reauth-1")
+
+    old = payments.ledger(key)[0]
+    assert (old.captured_cents, old.voided_cents) == (0, 10_000)
+    with pytest.raises(ValueError, match="Only 4000 cents"):
+        payments.capture(f"{key}/reauth-1", 4_001, f"{key}/capture-1")
+
+
+def test_a_retried_reauthorization_gives_one_authorization_and_one_void():
+    key, _ = _authorize(amount=9_000)
+    new_key = f"{key}/reauth-1"
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda _: payments.reauthorize(key, 9_000, new_key), range(6)))
+    again = payments.reauthorize(key, 9_000, new_key)
+
+    assert len(set(results)) == 1 and again == results[0] and again.status == Status.AUTHORIZED
+    assert len(payments.ledger(new_key)) == 1
+    assert [entry.kind for entry in payments.ledger(key)].count("void") == 1
+    assert payments.ledger(key)[0].voided_cents == 9_000
+    with pytest.raises(ValueError, match="different request"):
+        payments.reauthorize(key, 8_000, new_key)
+    with pytest.raises(ValueError, match="voided"):
+        payments.reauthorize(key, 1_000, f"{key}/reauth-2")
+
+
+def test_a_reauthorization_interrupted_after_the_old_authorization_was_voided_is_finished_by_its_retry(
+        monkeypatch):
+    key, _ = _authorize(amount=6_000)
+    new_key = f"{key}/reauth-1"
+    processor = payments.processor()
+    real_insert = processor._insert
+    monkeypatch.setattr(processor, "_insert", lambda record: (_ for _ in ()).throw(ConnectionError("crash")))
+
+    with pytest.raises(ConnectionError):
+        payments.reauthorize(key, 6_000, new_key)
+    monkeypatch.setattr(processor, "_insert", real_insert)
+    retried = payments.reauthorize(key, 6_000, new_key)
+
+    assert retried == PaymentResult(new_key, "authorize", Status.AUTHORIZED, 6_000, new_key)
+    assert [(entry.kind, entry.amount_cents) for entry in payments.ledger(key) if entry.kind == "void"] == [
+        ("void", 6_000)]
+    assert payments.capture(new_key, 6_000, f"{key}/capture-1").status == Status.CAPTURED
+
+
+def test_the_reauthorization_test_card_authorizes_once_then_declines_every_reauthorization():
+    key, first = _authorize(REAUTH_DECLINED, amount=5_000)
+    _forget_token(key)
+
+    declined = []
+    for attempt in ("reauth-1", "reauth-1", "reauth-2"):
+        with pytest.raises(PaymentDeclined) as refusal:
+            payments.reauthorize(key, 5_000, f"{key}/{attempt}")
+        declined.append((refusal.value.error_type, refusal.value.message))
+
+    assert first.status == Status.AUTHORIZED
+    assert declined == [(PaymentErrors.DECLINED, "Your card was declined.")] * 3
+    assert [entry.status for entry in payments.ledger(f"{key}/reauth-1")] == [Status.DECLINED]
+    old = payments.ledger(key)[0]
+    assert (old.voided_cents, len(payments.ledger(key))) == (0, 1)  # the old authorization is untouched
+    assert payments.capture(key, 5_000, f"{key}/capture-1").status == Status.CAPTURED
+
+
+def test_a_card_past_its_expiry_declines_reauthorization_as_expired(monkeypatch):
+    key, _ = _authorize(amount=5_000)  # expires in December of next year
+    moved = datetime(int(NEXT_YEAR) + 1, 1, 15, tzinfo=UTC)
+    monkeypatch.setattr(payments, "_now", lambda: moved)
+
+    with pytest.raises(PaymentDeclined) as refusal:
+        payments.reauthorize(key, 5_000, f"{key}/reauth-1")
+
+    assert (refusal.value.error_type, refusal.value.message) == (PaymentErrors.EXPIRED, "Your card has expired.")
+    assert payments.ledger(key)[0].voided_cents == 0
+
+
+def test_reauthorize_of_an_unknown_or_declined_authorization_or_beyond_what_is_left_is_refused():
+    request = AuthorizeRequest(_key(), _token(DECLINED).token, 5_000)
+    _declined(request)
+    key, _ = _authorize(amount=5_000)
+    payments.capture(key, 2_000, f"{key}/capture-1")
+
+    for previous in (request.idempotency_key, _key()):
+        with pytest.raises(ValueError, match="no authorization"):
+            payments.reauthorize(previous, 1_000, f"{previous}/reauth-1")
+    with pytest.raises(ValueError, match="Only 3000 cents"):
+        payments.reauthorize(key, 3_001, f"{key}/reauth-1")
+    with pytest.raises(ValueError, match="of its own"):
+        payments.reauthorize(key, 1_000, key)
+    assert payments.ledger(key)[0].voided_cents == 0
+
+
+def test_captures_over_the_old_and_new_authorizations_never_exceed_the_original_total():
+    key, _ = _authorize(amount=10_000)
+    payments.capture(key, 2_000, f"{key}/capture-0")
+    new_key = f"{key}/reauth-1"
+
+    def capture_old(n: int) -> int:
+        try:
+            return payments.capture(key, 1_000, f"{key}/capture-{n}").amount_cents
+        except ValueError:
+            return 0
+
+    def reauthorize() -> int:
+        try:
+            return payments.reauthorize(key, 8_000, new_key).amount_cents
+        except ValueError:
+            return 0
+
+    with ThreadPoolExecutor(10) as pool:
+        reauthorized = pool.submit(reauthorize)
+        captured_old = sum(pool.map(capture_old, range(1, 7)))  # at most 6,000: something is always left
+    if not reauthorized.result():  # some captures won the race: re-authorize what they left
+        left = 8_000 - captured_old
+        new_key = f"{key}/reauth-2"
+        payments.reauthorize(key, left, new_key)
+    new_amount = payments.ledger(new_key)[0].amount_cents
+    payments.capture(new_key, new_amount, f"{key}/capture-new")
+    with pytest.raises(ValueError):
+        payments.capture(new_key, 1, f"{key}/capture-more")
+    with pytest.raises(ValueError):
+        payments.capture(key, 1, f"{key}/capture-more-old")
+
+    old = payments.ledger(key)[0]
+    captured = old.captured_cents + payments.ledger(new_key)[0].captured_cents
+    assert captured == 10_000
+    assert old.captured_cents + old.voided_cents == 10_000
