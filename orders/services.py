@@ -1,7 +1,8 @@
 """What views and admin call for orders: read-model queries and access checks, returning contracts.
 
-The order page reads Cassandra (`orders`), not the order workflow: it opens while the OMS workers
-are down, and a shopper's refresh never costs a Temporal query.
+The shopper's pages read Cassandra (`orders`, `order_status_history`, `order_shipments`), not the
+order workflow: they open while the OMS workers are down, and a shopper's refresh (the order page
+refreshes itself while the order moves) never costs a Temporal query.
 """
 
 from __future__ import annotations
@@ -9,18 +10,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from cassandra import DriverException
 from cassandra.cluster import NoHostAvailable
 
-from orders import store
+from orders import history, store
 from orders.access import order_path, order_token, order_url, verify_order_token
-from orders.contracts import OrderView
+from orders.contracts import OrderView, SupplierOrderState, Transition
 from orders.numbers import is_order_number, normalize_order_number
 
 __all__ = [
-    "OrdersUnavailable", "PLACED_ORDERS_SESSION_KEY", "MAX_REMEMBERED_ORDERS",
-    "get_order", "orders_for_email", "order_path", "order_token", "order_url", "verify_order_token",
+    "OrdersUnavailable", "PLACED_ORDERS_SESSION_KEY", "MAX_REMEMBERED_ORDERS", "OrderPage",
+    "get_order", "order_page", "orders_for_email", "session_orders",
+    "order_path", "order_token", "order_url", "verify_order_token",
     "is_order_number", "normalize_order_number", "remember_placed_order", "remember_placed_order_sync",
     "placed_orders", "placed_by_session",
 ]
@@ -55,6 +59,30 @@ def get_order(order_number: str) -> OrderView | None:
         return None
     with _order_store():
         return store.read_order(order_number)
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    """What the shopper's order page shows, all from Cassandra: the order (its status column), its
+    transitions oldest first, and its supplier orders (shipments) by index. History and shipments
+    are empty until the order workflow records them."""
+
+    order: OrderView
+    history: tuple[Transition, ...] = ()
+    shipments: tuple[SupplierOrderState, ...] = ()
+
+
+def order_page(order_number: str) -> OrderPage | None:
+    """The order under this number with its history and shipments, or None. Who may see it is the
+    caller's check (before calling: a stranger costs no read). Raises OrdersUnavailable."""
+    if not is_order_number(order_number):
+        return None
+    with _order_store():
+        order = store.read_order(order_number)
+        if order is None:
+            return None
+        return OrderPage(order=order, history=history.read_history(order_number),
+                         shipments=history.read_shipments(order_number))
 
 
 def orders_for_email(email: str, limit: int = 20) -> list[OrderView]:
@@ -95,3 +123,30 @@ def placed_orders(session) -> list[str]:
 
 def placed_by_session(session, order_number: str) -> bool:
     return order_number in placed_orders(session)
+
+
+def session_orders(session) -> list[OrderView]:
+    """The orders this browser session placed, newest first, each as Cassandra has it now (its
+    current status). A remembered number no order answers to is left out. Reads nothing when the
+    session placed no order; otherwise raises OrdersUnavailable when Cassandra is down."""
+    numbers = [n for n in dict.fromkeys(placed_orders(session)) if is_order_number(n)][-MAX_REMEMBERED_ORDERS:]
+    # A signed-in shopper's own orders (orders_for_email / orders_by_customer) join this list with
+    # accounts (identity, a later issue): this is where it grows.
+    if not numbers:
+        return []
+    with _order_store():
+        found = [order for order in map(store.read_order, numbers) if order is not None]
+    # Newest first by when each was placed; the session's own order breaks ties (later = newer).
+    position = {number: k for k, number in enumerate(numbers)}
+    return sorted(found, key=lambda order: (_instant(order.placed_at), position[order.order_number]), reverse=True)
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _instant(iso: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return _NEVER
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
