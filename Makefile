@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup stack schema catalog run lint test test-fast bench-storefront bench-cart bench-checkout stack-status stack-down
+.PHONY: setup stack schema catalog run lint test test-fast bench-storefront bench-cart bench-checkout bench-orders stack-status stack-down
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench-cart: stack
 bench-checkout: stack
 	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	$(PY) bench/checkout.py
+
+bench-orders: stack
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	$(PY) bench/orders.py
 
 stack-status: setup
 	$(PY) -m commerce.stack status

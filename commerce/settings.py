@@ -192,6 +192,8 @@ SHIPPING_EXPRESS_CENTS = env_int("SHIPPING_EXPRESS_CENTS", 1495)
 ORDER_APPROVAL_THRESHOLD_CENTS = env_int("ORDER_APPROVAL_THRESHOLD_CENTS", 100_000)
 # An order above the threshold waits this long for staff approval, then is cancelled.
 ORDER_APPROVAL_TIMEOUT_SECONDS = env_int("ORDER_APPROVAL_TIMEOUT_SECONDS", 48 * 3600)
+# A delivered order stays open this long for refunds (returns); then its workflow ends.
+ORDER_REFUND_WINDOW_SECONDS = env_int("ORDER_REFUND_WINDOW_SECONDS", 30 * 24 * 3600)
 # How long the (simulated) processor honours an authorization; the OMS re-authorizes past it.
 PAYMENT_AUTHORIZATION_VALIDITY_SECONDS = env_int("PAYMENT_AUTHORIZATION_VALIDITY_SECONDS", 7 * 24 * 3600)
 

@@ -22,6 +22,7 @@ def store_config() -> StoreConfig:
         ),
         approval_threshold_cents=settings.ORDER_APPROVAL_THRESHOLD_CENTS,
         approval_timeout_seconds=settings.ORDER_APPROVAL_TIMEOUT_SECONDS,
+        refund_window_seconds=settings.ORDER_REFUND_WINDOW_SECONDS,
         manual_fulfillment=settings.FULFILLMENT_MANUAL,
         hold_ttl_seconds=settings.CART_HOLD_TTL_SECONDS,
         checkout_step_timeout_seconds=settings.CHECKOUT_STEP_TIMEOUT_SECONDS,

@@ -46,6 +46,7 @@ class StoreConfig:
     shipping_methods: tuple[ShippingMethod, ...] = ()
     approval_threshold_cents: int = 100_000
     approval_timeout_seconds: int = 48 * 3600  # an order awaiting approval this long is cancelled
+    refund_window_seconds: int = 30 * 24 * 3600  # a delivered order stays open for refunds this long
     manual_fulfillment: bool = False
     hold_ttl_seconds: int = 15 * 60
     checkout_step_timeout_seconds: int = 60 * 60
