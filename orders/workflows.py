@@ -46,6 +46,8 @@ with workflow.unsafe.imports_passed_through():
     from checkout.contracts import PaymentErrors, PaymentResult
     from fulfillment.contracts import FulfillmentRequest, FulfillmentUpdates
     from identity.contracts import StoreConfig
+    from inventory.contracts import TASK_QUEUE as INVENTORY_QUEUE
+    from inventory.contracts import InventoryActivities
     from orders.apportion import apportion
     from orders.contracts import (
         MAX_ACTOR_LENGTH,
@@ -758,12 +760,15 @@ class OrderWorkflow:
                     workflow.logger.error("order %s: %s", self.order.order_number, error.message)
             await self._void()
         await self._compensate(OrderActivities.RELEASE_STOCK, tuple(self.order.lines))
+        # The units are available again: the storefront's availability is projected anew.
+        skus = sorted({line.sku for line in self.order.lines})
+        await self._compensate(InventoryActivities.NOTIFY_STOCK_CHANGED, skus, task_queue=INVENTORY_QUEUE)
         await self._email(OrderEmailKind.CANCELLED, "cancelled", COMPENSATION_CALL, reason=reason)
         await self._record()
 
-    async def _compensate(self, activity: str, arg: Any) -> Any:
+    async def _compensate(self, activity: str, arg: Any, task_queue: str | None = None) -> Any:
         try:
-            return await workflow.execute_activity(activity, arg, **COMPENSATION_CALL)
+            return await workflow.execute_activity(activity, arg, task_queue=task_queue, **COMPENSATION_CALL)
         except ActivityError as error:
             workflow.logger.error("order %s: %s failed for good: %s", self.order.order_number, activity, error.cause)
             return None

@@ -24,6 +24,8 @@ from checkout.contracts import Address, CheckoutLine, PaymentErrors, PaymentResu
 from commerce.temporal import binary_path
 from fulfillment.contracts import FulfillmentRequest, FulfillmentUpdates
 from identity.contracts import StoreConfig
+from inventory.contracts import TASK_QUEUE as INVENTORY_QUEUE
+from inventory.contracts import InventoryActivities
 from orders.apportion import apportion
 from orders.contracts import (
     TASK_QUEUE,
@@ -82,6 +84,7 @@ class Fakes:
     voids: list[str] = field(default_factory=list)
     refunds: list[RefundPaymentRequest] = field(default_factory=list)
     released: list[tuple[CheckoutLine, ...]] = field(default_factory=list)
+    notified: list[list[str]] = field(default_factory=list)  # SKUs the inventory service was told of
     emails: list[OrderEmailRequest] = field(default_factory=list)
     declined_reauthorizations: int = 0  # the next ones are declined
     expired_captures: int = 0  # the next captures are refused: the authorization lapsed
@@ -191,6 +194,11 @@ async def send_email(request: OrderEmailRequest) -> None:
     _logged("email").emails.append(request)
 
 
+@activity.defn(name=InventoryActivities.NOTIFY_STOCK_CHANGED)
+async def notify_stock_changed(skus: list[str]) -> None:
+    _logged("notify").notified.append(list(skus))
+
+
 ACTIVITIES = [load_settings, record_order, plan_supplier_orders, start_fulfillment, cancel_fulfillment, capture,
               reauthorize, void, refund, release_stock, send_email]
 
@@ -202,7 +210,8 @@ async def env():
     the environment's shutdown ends them."""
     environment = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(binary_path("temporal-test-server")))
-    async with Worker(environment.client, task_queue=TASK_QUEUE, workflows=[OrderWorkflow], activities=ACTIVITIES):
+    async with Worker(environment.client, task_queue=TASK_QUEUE, workflows=[OrderWorkflow], activities=ACTIVITIES), \
+            Worker(environment.client, task_queue=INVENTORY_QUEUE, activities=[notify_stock_changed]):
         yield environment
     await environment.shutdown()
 
@@ -415,9 +424,10 @@ async def test_an_order_not_approved_in_time_is_cancelled_voided_released_and_th
     fakes = order.fakes
     assert done.history[-1].actor == Actor.SYSTEM and done.history[-1].reason == "not approved within 48 hours"
     assert fakes.voids == [order.input.payment_authorization_key] and fakes.released == [LINES]
+    assert fakes.notified == [sorted(line.sku for line in LINES)]
     assert [(e.kind, e.key) for e in fakes.emails] == [(OrderEmailKind.CANCELLED, "cancelled")]
     assert fakes.planned == 0 and fakes.started == [] and fakes.fulfillment_cancelled == []
-    assert fakes.log[-4:] == ["void", "release", "email", "record"]
+    assert fakes.log[-5:] == ["void", "release", "notify", "email", "record"]
     assert [p.kind for p in done.payments] == ["void"] and done.allowed_actions == (OrderUpdates.ADD_NOTE,)
 
 
