@@ -47,6 +47,9 @@ class Order(DjangoCassandraModel):
     card_brand = columns.Text(default="")
     card_last4 = columns.Text(default="")
     status = columns.Text(default="")
+    # The order workflow's version that wrote `status` (orders.store.set_status): an older record
+    # never moves the status back. Null until the workflow first records the order.
+    status_version = columns.Integer()
     placed_at = columns.DateTime()
 
     class Meta:
@@ -63,6 +66,7 @@ class OrderByCustomer(DjangoCassandraModel):
     order_number = columns.Text(primary_key=True)
     customer_id = columns.Text(default="")
     status = columns.Text(default="")
+    status_version = columns.Integer()  # as Order.status_version
     total_cents = columns.Integer(default=0)
     item_count = columns.Integer(default=0)
 

@@ -11,13 +11,20 @@ No Temporal here: `write_order` is called by a checkout activity, which may run 
    put an order that has moved on (a later status) back to `placed`.
 
 A crash between any two writes leaves a state the next attempt completes.
+
+After that, only the order workflow's record activity changes a row: `set_status` moves the status
+columns of `orders` and `orders_by_customer` by lightweight transaction, conditioned on the
+workflow's version (`status_version`), so a record that arrives late never moves an order back.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, fields
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
+
+from cassandra.query import SimpleStatement
 
 from checkout.contracts import Address, CheckoutLine, Totals
 from commerce.cassandra import prepare, session, table
@@ -185,3 +192,88 @@ def orders_for_email(email: str, limit: int = 20) -> list[OrderView]:
     statement = prepare(_SELECT_ORDER.format(table=table("orders")) + " IN ?")
     found = {row["order_number"]: _view(row) for row in session().execute(statement, [numbers])}
     return [found[number] for number in numbers if number in found]
+
+
+# -- the status the order workflow records -----------------------------------------------------
+
+def _set_status_in(name: str, key_clause: str, key: list, status: str, version: int) -> bool:
+    """One conditional update of a status row; False when the row is missing or holds a newer version."""
+    newer_or_same = prepare(f"UPDATE {table(name)} SET status = ?, status_version = ? WHERE {key_clause}"
+                            " IF status_version <= ?")
+    first = prepare(f"UPDATE {table(name)} SET status = ?, status_version = ? WHERE {key_clause}"
+                    " IF status_version = null")
+    result = session().execute(newer_or_same, [status, version, *key, version])
+    if result.was_applied:
+        return True
+    row = result.one()
+    # Not applied: the row is missing (nothing but `[applied]` comes back; never create a partial
+    # row), holds a newer version, or was never recorded (null: no comparison holds, so ask again).
+    if row is None or "status_version" not in row or row["status_version"] is not None:
+        return False
+    return session().execute(first, [status, version, *key]).was_applied
+
+
+def set_status(order_number: str, status: str, version: int, *, email: str, placed_at: str) -> bool:
+    """Record the order's status as of the workflow's `version` in `orders` and `orders_by_customer`.
+
+    Idempotent (the same version writes the same values again) and never moves a row back: a row
+    that holds a newer version is left alone. `email` and `placed_at` are the order's (they key its
+    `orders_by_customer` row). Returns whether the `orders` row now holds this version's status."""
+    if status not in OrderStatus.ALL:
+        raise ValueError(f"{status!r} is not an order status")
+    if not is_order_number(order_number):
+        raise ValueError(f"{order_number!r} is not an order number")
+    if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version < 2**31:
+        raise ValueError(f"{version!r} is not an order version")
+    applied = _set_status_in("orders", "order_number = ?", [order_number], status, version)
+    _set_status_in("orders_by_customer", "email = ? AND placed_at = ? AND order_number = ?",
+                   [normalize_email(email), placed_at_datetime(placed_at), order_number], status, version)
+    return applied
+
+
+# -- the whole row: staff's view of a closed order, and the projection's rebuild -----------------
+
+@dataclass(frozen=True)
+class StoredOrder:
+    """An order as `orders` holds it: what the checkout placed, and the status last recorded."""
+
+    order: OrderInput
+    status: str
+    status_version: int  # 0 before the order workflow first recorded it
+
+
+_STORED_COLUMNS = (*_ORDER_COLUMNS, "status_version")
+
+
+def _stored(row: dict) -> StoredOrder:
+    view = _view(row)
+    order = OrderInput(
+        order_number=view.order_number, checkout_id=row["checkout_id"] or "", cart_id=row["cart_id"] or "",
+        email=view.email, customer_id=row["customer_id"] or "", shipping_address=view.shipping_address,
+        shipping_method=view.shipping_method, lines=view.lines, totals=view.totals,
+        payment_authorization_key=row["payment_authorization_key"] or "", card_brand=view.card_brand,
+        card_last4=view.card_last4, placed_at=view.placed_at)
+    return StoredOrder(order=order, status=view.status, status_version=row["status_version"] or 0)
+
+
+def read_stored_order(order_number: str) -> StoredOrder | None:
+    """The whole `orders` row of this number, or None (a malformed number is never looked up)."""
+    if not is_order_number(order_number):
+        return None
+    statement = prepare(f"SELECT {', '.join(_STORED_COLUMNS)} FROM {table('orders')} WHERE order_number = ?")
+    row = session().execute(statement, [order_number]).one()
+    return _stored(row) if row else None
+
+
+def count_orders(fetch_size: int = 5000) -> int:
+    """How many orders there are: a scan of the keys (an aggregate without a partition key would do
+    the same work, with a server warning)."""
+    statement = SimpleStatement(f"SELECT order_number FROM {table('orders')}", fetch_size=fetch_size)
+    return sum(1 for _ in session().execute(statement))
+
+
+def iter_stored_orders(fetch_size: int = 1000) -> Iterator[StoredOrder]:
+    """Every order, in token order (a full scan, paged by the driver): for rebuilding projections."""
+    statement = SimpleStatement(f"SELECT {', '.join(_STORED_COLUMNS)} FROM {table('orders')}", fetch_size=fetch_size)
+    for row in session().execute(statement):
+        yield _stored(row)

@@ -579,10 +579,10 @@ class OrderWorkflow:
             return self._lifecycle_refusal()
         if self.status == OrderStatus.AWAITING_APPROVAL:
             return None
-        if can_move(self.status, OrderStatus.PROCESSING):
-            return _refusal("Only an order awaiting approval can be approved; this one does not need it.",
-                            OrderErrors.NOT_ALLOWED_NOW)
-        return self._illegal(OrderStatus.PROCESSING)
+        label = OrderStatus.LABELS.get(self.status, self.status).lower()
+        return _refusal(f"Only an order awaiting approval can be approved; this one is {label}.",
+                        OrderErrors.NOT_ALLOWED_NOW if can_move(self.status, OrderStatus.PROCESSING)
+                        else OrderErrors.ILLEGAL_TRANSITION)
 
     def _cancel_refusal(self) -> ApplicationError | None:
         if not self.lifecycle:

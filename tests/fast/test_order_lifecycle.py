@@ -412,7 +412,8 @@ async def test_an_order_above_the_threshold_waits_for_approval_and_goes_on_once_
     assert order.transitions()[1:] == [(OrderStatus.PLACED, OrderStatus.AWAITING_APPROVAL, Actor.SYSTEM),
                                        (OrderStatus.AWAITING_APPROVAL, OrderStatus.PROCESSING, STAFF)]
     assert detail.approval_deadline == "" and detail.history[-1].reason == "known customer"
-    assert (again.type, again.message) == (OrderErrors.ILLEGAL_TRANSITION, "The order is already processing.")
+    assert (again.type, again.message) == (OrderErrors.ILLEGAL_TRANSITION,
+                                          "Only an order awaiting approval can be approved; this one is processing.")
 
 
 async def test_an_order_not_approved_in_time_is_cancelled_voided_released_and_the_shopper_emailed(env):
@@ -497,7 +498,8 @@ async def test_cancel_is_refused_once_a_shipment_has_begun_and_notes_are_kept(en
         (STAFF, "Shopper asked to cancel; too late.")]
     assert empty.type == long.type == nobody.type == OrderErrors.INVALID_REQUEST
     assert retry.type == OrderErrors.NOT_ALLOWED_NOW and "not on hold" in retry.message
-    assert approve.type == OrderErrors.ILLEGAL_TRANSITION and approve.message == "The order is already processing."
+    assert approve.type == OrderErrors.ILLEGAL_TRANSITION and approve.message == (
+        "Only an order awaiting approval can be approved; this one is processing.")
 
 
 async def test_a_cancel_while_fulfillment_is_starting_waits_for_it_and_then_cancels_it(env):
