@@ -63,8 +63,9 @@ class CartRefusal(Exception):
 
 
 class CartCompleted(Exception):
-    """The cart's checkout placed an order and the cart ended: the shopper needs a new cart (its
-    reservation ids now belong to the order)."""
+    """The cart's checkout placed an order and the cart ended (or is ending: it refuses changes as
+    closed until its run closes): the shopper needs a new cart (its reservation ids now belong to
+    the order)."""
 
 
 class CartUnavailable(Exception):
@@ -142,6 +143,10 @@ async def _update(cart_id: str, update, arg, update_id: str | None = None) -> Ca
                 rpc_timeout=timeout,
             )
     except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        if isinstance(cause, ApplicationError) and cause.type == CartErrors.CART_CLOSED:
+            # Completed (or expired) but its run not ended yet: the same as a cart that has ended.
+            raise CartCompleted(cart_id) from None
         raise _refusal(error) from None
     except (RPCTimeoutOrCancelledError, TimeoutError) as error:
         logger.warning("cart %s: update %s not confirmed in time", cart_id, update_id)

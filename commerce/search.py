@@ -7,7 +7,7 @@ atomic step and no shopper ever sees a half-built index.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TextIO
@@ -89,18 +89,30 @@ def rebuild(
     Searches keep reading the old index until the swap; if anything fails the new index is
     deleted and the alias is left as it was.
     """
-    alias = document._index._name
-    index = create_concrete_index(document)
     preparer = document()
 
-    def actions():
+    def actions(index: str) -> Iterator[dict]:
         for obj in objects:
             yield {"_index": index, "_id": document.generate_id(obj), "_source": preparer.prepare(obj)}
 
+    return rebuild_from_actions(document, actions, total, stream, chunk_size)
+
+
+def rebuild_from_actions(
+    document,
+    actions: Callable[[str], Iterable[dict]],
+    total: int,
+    stream: TextIO | None = None,
+    chunk_size: int = 500,
+) -> RebuildSummary:
+    """`rebuild` with the bulk actions made by the caller (`actions(index)`), e.g. to keep each
+    document's external version."""
+    alias = document._index._name
+    index = create_concrete_index(document)
     indexed = 0
     try:
         with Progress(f"indexing {alias}", total, stream) as progress:
-            for _ok, _item in streaming_bulk(es(), actions(), chunk_size=chunk_size, raise_on_error=True):
+            for _ok, _item in streaming_bulk(es(), actions(index), chunk_size=chunk_size, raise_on_error=True):
                 indexed += 1
                 progress.advance()
         es().indices.refresh(index=index)

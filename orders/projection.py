@@ -28,11 +28,10 @@ from typing import TextIO
 
 from cassandra.query import SimpleStatement
 from elasticsearch import ConflictError, NotFoundError
-from elasticsearch.helpers import scan, streaming_bulk
+from elasticsearch.helpers import scan
 
 from commerce.cassandra import session, table
-from commerce.progress import Progress
-from commerce.search import RebuildSummary, concrete_indices, create_concrete_index, ensure_index, es, point_alias
+from commerce.search import RebuildSummary, concrete_indices, ensure_index, es, rebuild_from_actions
 from orders import history, store
 from orders.contracts import OrderDetail, OrderRecord, OrderStatus, SupplierOrderPlan, SupplierOrderState
 from orders.documents import OrderDocument, SupplierOrderDocument
@@ -230,32 +229,14 @@ def _supplier_orders_from_cassandra(shipments: dict) -> Iterator[tuple[dict, int
 
 def rebuild_versioned(document, sources: Iterable[tuple[dict, int]], total: int, stream: TextIO | None = None,
                       chunk_size: int = 500) -> RebuildSummary:
-    """`commerce.search.rebuild`, with each document's external version kept: fill a fresh index,
-    swap the alias to it atomically, drop the old one (on failure the new index is dropped and the
-    alias left alone). The version matters: a record that arrives after the rebuild must still be
-    refused when it is older than what was rebuilt."""
-    alias = document._index._name
-    index = create_concrete_index(document)
-
-    def actions():
+    """`commerce.search.rebuild`, with each document's external version kept: a record that arrives
+    after the rebuild must still be refused when it is older than what was rebuilt."""
+    def actions(index: str) -> Iterator[dict]:
         for source, version in sources:
             yield {"_index": index, "_id": document.generate_id(source), "_source": source,
                    "_version": version, "_version_type": "external_gte"}
 
-    indexed = 0
-    try:
-        with Progress(f"indexing {alias}", total, stream) as progress:
-            for _ok, _item in streaming_bulk(es(), actions(), chunk_size=chunk_size, raise_on_error=True):
-                indexed += 1
-                progress.advance()
-        es().indices.refresh(index=index)
-        previous = point_alias(alias, index)
-    except BaseException:
-        es().indices.delete(index=index, ignore_unavailable=True)
-        raise
-    for name in previous:
-        es().indices.delete(index=name, ignore_unavailable=True)
-    return RebuildSummary(alias=alias, index=index, documents=indexed, removed_indices=previous)
+    return rebuild_from_actions(document, actions, total, stream, chunk_size)
 
 
 def rebuild_orders(stream: TextIO | None = None, target: str = "all") -> list[RebuildSummary]:
