@@ -7,6 +7,7 @@ atomic step and no shopper ever sees a half-built index.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,8 @@ from elasticsearch.dsl.connections import connections
 from elasticsearch.helpers import streaming_bulk
 
 from commerce.progress import Progress
+
+logger = logging.getLogger(__name__)
 
 
 def index_name(base: str) -> str:
@@ -64,6 +67,11 @@ def ensure_index(document) -> tuple[str, bool]:
     existing = concrete_indices(alias)
     if existing:
         return existing[0], False
+    if es().indices.exists(index=alias):
+        # A write reached the alias's name before the alias existed, and Elasticsearch created a plain
+        # index there with guessed mappings: it stands in the alias's way and is rebuilt by `reindex`.
+        logger.warning("deleting the index %s that stands where its alias belongs", alias)
+        es().indices.delete(index=alias)
     index = create_concrete_index(document)
     point_alias(alias, index)
     return index, True

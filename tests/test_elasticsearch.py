@@ -51,3 +51,19 @@ def test_documents_live_in_a_concrete_index_behind_an_alias():
 
     assert alias == f"{settings.ELASTICSEARCH_INDEX_PREFIX}products" and settings.ELASTICSEARCH_INDEX_PREFIX
     assert len(indices) == 1 and indices[0].startswith(f"{alias}-")
+
+
+def test_ensure_index_replaces_a_plain_index_that_a_write_created_where_the_alias_belongs():
+    from commerce.search import ensure_index, es
+    from orders.documents import SupplierOrderDocument
+
+    alias = SupplierOrderDocument._index._name
+    for index in concrete_indices(alias):
+        es().indices.delete(index=index)
+    es().index(index=alias, id="stray", document={"stage": "shipped"}, refresh=True)  # auto-created
+    assert concrete_indices(alias) == []
+
+    index, created = ensure_index(SupplierOrderDocument)
+
+    assert created and concrete_indices(alias) == [index] and index.startswith(f"{alias}-")
+    assert es().count(index=alias)["count"] == 0
