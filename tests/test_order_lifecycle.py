@@ -12,6 +12,7 @@ from django.test import AsyncClient
 
 from checkout import payments
 from commerce.search import es, index_name
+from fulfillment import partner
 from fulfillment import services as fulfillment
 from orders import history, staff
 from orders.contracts import OrderStatus, SupplierOrderStage
@@ -164,6 +165,9 @@ async def test_the_dropship_partner_fails_transiently_and_the_order_is_still_del
 
     assert detail.supplier_orders[0].tracking_number
     assert await _captured(detail) == detail.order.totals.total_cents
+    view = await sync_to_async(fulfillment.supplier_order)(number, 1)
+    partner_order = await sync_to_async(partner.read)(view.partner_order_id)
+    assert partner_order.failures > 0 and partner_order.status == "delivered"  # it did fail, and got there
 
 
 async def test_manual_mode_waits_for_staff_at_each_stage(sku_of, settings):
