@@ -51,6 +51,7 @@ class InventoryServiceWorkflow:
     def __init__(self, input: InventoryServiceInput) -> None:
         self.config = input
         self.dirty: set[str] = set(input.dirty)
+        self.projecting: set[str] = set()  # the batch in flight: still to be projected, for `status`
         self.rounds = 0
         self.projected = input.projected
         self.swept = input.swept
@@ -121,17 +122,20 @@ class InventoryServiceWorkflow:
     async def _project(self) -> None:
         batch = sorted(self.dirty)[: self.config.project_batch_size]
         self.dirty.difference_update(batch)
+        self.projecting = set(batch)
         try:
             await workflow.execute_activity(InventoryActivities.PROJECT_AVAILABILITY, batch, **SERVICE_CALL)
         except ActivityError as error:
             # Keep them marked and try again later; sweeps go on meanwhile.
             self.dirty.update(batch)
+            self.projecting = set()
             self.failed_projections += 1
             self.project_after = workflow.now() + self.projection_backoff
             self.projection_backoff = min(self.projection_backoff * 2, PROJECTION_BACKOFF_MAX)
             workflow.logger.warning("projection failed, trying again after %s: %s", self.projection_backoff,
                                     error.cause or error)
             return
+        self.projecting = set()
         self.projected += len(batch)
         self.project_after = None
         self.projection_backoff = timedelta(seconds=5)
@@ -171,7 +175,7 @@ class InventoryServiceWorkflow:
 
     @workflow.query
     def status(self) -> InventoryServiceStatus:
-        return InventoryServiceStatus(sorted(self.dirty), self.rounds, self.projected, self.swept,
+        return InventoryServiceStatus(sorted(self.dirty | self.projecting), self.rounds, self.projected, self.swept,
                                       self.next_sweep_at.isoformat() if self.next_sweep_at else "",
                                       self.failed_projections, self.failed_sweeps)
 
