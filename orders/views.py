@@ -88,9 +88,15 @@ class OrderRow:
     item_count: int
 
 
+# The reasons a shopper is told: why an order was cancelled or refunded. The others are the shop's own
+# bookkeeping ("planned as 2 supplier orders", the approval threshold).
+_REASONS_SHOWN = (OrderStatus.CANCELLED, OrderStatus.REFUNDED)
+
+
 def _timeline(order: OrderView, history: tuple[Transition, ...]) -> list[TimelineEntry]:
     entries = [TimelineEntry(status=t.to_status, label=status_label(t.to_status), at_iso=t.at, at=_instant(t.at),
-                             reason=t.reason, by_the_shop=t.actor not in _MACHINE_ACTORS)
+                             reason=t.reason if t.to_status in _REASONS_SHOWN else "",
+                             by_the_shop=t.actor not in _MACHINE_ACTORS)
                for t in history]
     if not entries:  # the checkout wrote the order; the order workflow has not recorded it yet
         entries.append(TimelineEntry(status=OrderStatus.PLACED, label=status_label(OrderStatus.PLACED),
