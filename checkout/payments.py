@@ -41,10 +41,8 @@ is refused for good: `error_type` is one of PaymentErrors.NON_RETRYABLE), `Payme
 from __future__ import annotations
 
 import logging
-import random
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Protocol
@@ -54,6 +52,7 @@ from cassandra.query import SimpleStatement
 from django.conf import settings
 
 from checkout.contracts import AuthorizeRequest, CardToken, CheckoutErrors, PaymentErrors, PaymentResult
+from commerce.attempts import Attempts
 from commerce.cassandra import session, table
 
 log = logging.getLogger(__name__)
@@ -379,20 +378,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class _Attempts:
-    """Compare-and-set attempts within a time budget; past it the caller should retry later."""
-
-    def __init__(self) -> None:
-        self.deadline = time.monotonic() + CAS_BUDGET_SECONDS
-        self.count = 0
-
-    def __iter__(self):
-        while self.count == 0 or time.monotonic() < self.deadline:
-            if self.count:
-                time.sleep(min(0.05, 0.003 * self.count) * random.random())
-            self.count += 1
-            yield self.count
-        raise PaymentTemporarilyUnavailable()
+def _attempts() -> Attempts:
+    """Compare-and-set attempts within CAS_BUDGET_SECONDS; past it the caller should retry later."""
+    return Attempts(CAS_BUDGET_SECONDS, PaymentTemporarilyUnavailable)
 
 
 # -- the interface --------------------------------------------------------------------------------
@@ -488,7 +476,7 @@ class SimulatedProcessor:
             raise PaymentRefused("A currency is a three-letter ISO 4217 code.")
         if not isinstance(request.token, str) or len(request.token) > MAX_KEY_LENGTH:
             raise PaymentDeclined(PaymentErrors.UNKNOWN_TOKEN, UNKNOWN_TOKEN_MESSAGE)
-        for _ in _Attempts():
+        for _ in _attempts():
             existing = self._read(key)
             if existing is None:
                 card = self._token(request.token)
@@ -572,7 +560,7 @@ class SimulatedProcessor:
             check_amount(amount_cents)
         if idempotency_key == authorization_key:
             raise PaymentRefused("A capture, void or refund needs an idempotency key of its own.")
-        for _ in _Attempts():
+        for _ in _attempts():
             done = self._read(idempotency_key)
             if done is not None:
                 return self._same_request(done, kind, authorization_key, amount_cents)
@@ -664,7 +652,7 @@ class SimulatedProcessor:
         amount = check_amount(amount_cents)
         if key in (previous, void_key(previous)):
             raise PaymentRefused("A re-authorization needs an idempotency key of its own.")
-        for _ in _Attempts():
+        for _ in _attempts():
             existing = self._read(key)
             if existing is not None:
                 if existing.kind != Kind.AUTHORIZE or existing.previous_authorization_key != previous \

@@ -30,10 +30,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
 import re
 import secrets
-import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -42,6 +40,7 @@ from cassandra import ConsistencyLevel, OperationTimedOut, WriteTimeout
 from cassandra.query import SimpleStatement
 from django.conf import settings
 
+from commerce.attempts import Attempts
 from commerce.cassandra import session, table
 from fulfillment.contracts import FulfillmentErrors, PartnerOrder, PartnerStage, PartnerStatus
 
@@ -134,20 +133,9 @@ def _seconds(name: str) -> timedelta:
     return timedelta(seconds=min(max(value, 0.0), MAX_STAGE_SECONDS))
 
 
-class _Attempts:
-    """Compare-and-set attempts within a time budget; past it the caller should retry later."""
-
-    def __init__(self) -> None:
-        self.deadline = time.monotonic() + CAS_BUDGET_SECONDS
-        self.count = 0
-
-    def __iter__(self):
-        while self.count == 0 or time.monotonic() < self.deadline:
-            if self.count:
-                time.sleep(min(0.05, 0.003 * self.count) * random.random())
-            self.count += 1
-            yield self.count
-        raise PartnerUnavailable("The dropship partner is busy; try again.")
+def _attempts() -> Attempts:
+    """Compare-and-set attempts within CAS_BUDGET_SECONDS; past it the caller should retry later."""
+    return Attempts(CAS_BUDGET_SECONDS, lambda: PartnerUnavailable("The dropship partner is busy; try again."))
 
 
 def _lwt(cql: str, values: list):
@@ -218,7 +206,7 @@ class SimulatedPartner:
 
     def release(self, partner_order_id: str) -> None:
         record = self._count_call(self._existing(partner_order_id))
-        for _ in _Attempts():
+        for _ in _attempts():
             record = self._advance(record)
             if record.status == PartnerStage.CANCELLED:
                 raise PartnerRefused(f"Order {partner_order_id} was cancelled: it cannot be released.")
@@ -237,7 +225,7 @@ class SimulatedPartner:
 
     def cancel(self, partner_order_id: str) -> None:
         record = self._count_call(self._existing(partner_order_id))
-        for _ in _Attempts():
+        for _ in _attempts():
             record = self._advance(record)
             if record.status == PartnerStage.CANCELLED:
                 return
@@ -254,7 +242,7 @@ class SimulatedPartner:
     # -- the writes ------------------------------------------------------------------------------
     def _claim(self, reference: str) -> str:
         """The partner order id of `reference`: claimed now, or the one claimed before."""
-        for _ in _Attempts():
+        for _ in _attempts():
             candidate = "DS-" + secrets.token_hex(8).upper()
             result = _lwt(f"INSERT INTO {table('dropship_orders_by_reference')} (reference, partner_order_id,"
                           " created_at) VALUES (%s, %s, %s) IF NOT EXISTS", [reference, candidate, _now()])
@@ -285,7 +273,7 @@ class SimulatedPartner:
     def _count_call(self, record: DropshipRecord) -> DropshipRecord:
         """Count this call in the row; raise PartnerUnavailable when it is one that fails."""
         rate = float(settings.DROPSHIP_FAILURE_RATE)
-        for _ in _Attempts():
+        for _ in _attempts():
             call = record.calls + 1
             failed = fails(record.reference, call, rate)
             result = _lwt(f"UPDATE {table('dropship_orders')} SET calls = %s, failures = %s"
@@ -301,7 +289,7 @@ class SimulatedPartner:
 
     def _advance(self, record: DropshipRecord) -> DropshipRecord:
         """Record the stage the order has reached by now (real time), once, by compare-and-set."""
-        for _ in _Attempts():
+        for _ in _attempts():
             stage, shipped_at, delivered_at = _reached(record, _now())
             if stage == record.status:
                 return record

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import socket
 import time
 import uuid
 from html import unescape
@@ -22,6 +21,7 @@ from cart.contracts import AddItem, CartInput, CartSettings, CartStatus, CartVie
 from cart.workflows import CartWorkflow
 from commerce.workers import run_workers
 from inventory.contracts import InventoryActivities
+from tests.outages import closed_port
 from tests.stock_helpers import fresh_sku, levels
 from tests.test_cart_rules import Stock, save_cart_snapshot
 
@@ -139,14 +139,8 @@ async def test_the_cart_page_answers_503_and_never_an_empty_cart_while_the_cart_
     assert levels(variant.sku)[1] == 3
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 async def test_the_cart_answers_503_when_temporal_cannot_be_reached(async_client, catalog, short_wait):
-    short_wait.TEMPORAL_ADDRESS = f"127.0.0.1:{_closed_port()}"
+    short_wait.TEMPORAL_ADDRESS = f"127.0.0.1:{closed_port()}"
     variant = catalog.variants[2202]
     nonce = uuid.uuid4().hex
     session = await async_client.asession()

@@ -7,14 +7,12 @@ refreshes itself until the order is done. `/orders/` lists the orders this sessi
 confirmation email carries the number and a working link."""
 
 import re
-import socket
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from urllib.parse import urlsplit
 
 import pytest
-from cassandra.cqlengine import connection as cqlengine
 from django.conf import settings
 from django.core import mail
 from django.test import Client
@@ -25,6 +23,7 @@ from commerce.money import format_cents
 from orders import access, emails, history, store
 from orders.contracts import Actor, OrderStatus, SupplierOrderPlan, SupplierOrderStage, SupplierOrderState, Transition
 from orders.services import PLACED_ORDERS_SESSION_KEY
+from tests.outages import cassandra_unreachable
 from tests.test_orders_store import make_order, random_order_number
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("cassandra_schema")]
@@ -181,28 +180,10 @@ def test_the_default_backend_writes_emails_to_files(settings, tmp_path, order):
     assert order.order_number in written.read_text()
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def cassandra_down():
-    saved = dict(cqlengine._connections)
-    down = cqlengine.register_connection(
-        "cassandra-unreachable-orders", hosts=["127.0.0.1"], lazy_connect=True, retry_connect=True,
-        cluster_options={"port": _closed_port(), "connect_timeout": 1, "protocol_version": 5},
-    )
-    cqlengine._connections[settings.CASSANDRA_ALIAS] = down
-    cqlengine._connections[cqlengine.DEFAULT_CONNECTION] = down
-    try:
+    with cassandra_unreachable():
         yield
-    finally:
-        cqlengine._connections.clear()
-        cqlengine._connections.update(saved)
-        if down.cluster is not None:
-            down.cluster.shutdown()
 
 
 def test_the_page_says_orders_are_unavailable_when_cassandra_is_down(order, cassandra_down):

@@ -4,30 +4,22 @@ process only, by pointing its connections at a closed port: the shared servers k
 
 import json
 import re
-import socket
 
 import pytest
-from cassandra.cqlengine import connection as cqlengine
-from django.conf import settings
 from elasticsearch import Elasticsearch
 from elasticsearch.dsl.connections import connections as es_connections
 
 from inventory import services
+from tests.outages import cassandra_unreachable, closed_port
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog")]
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
 def elasticsearch_down():
     original = es_connections.get_connection("default")
     es_connections.add_connection(
-        "default", Elasticsearch(f"http://127.0.0.1:{_closed_port()}", request_timeout=2, max_retries=0))
+        "default", Elasticsearch(f"http://127.0.0.1:{closed_port()}", request_timeout=2, max_retries=0))
     services._collections_cache = None  # or the collections cached from a good read would hide the outage
     try:
         yield
@@ -38,21 +30,8 @@ def elasticsearch_down():
 
 @pytest.fixture
 def cassandra_down():
-    saved = dict(cqlengine._connections)
-    down = cqlengine.register_connection(
-        "cassandra-unreachable", hosts=["127.0.0.1"], lazy_connect=True, retry_connect=True,
-        cluster_options={"port": _closed_port(), "connect_timeout": 1, "protocol_version": 5},
-    )
-    # Both the models (the default connection) and raw CQL (the Django alias) now reach a closed port.
-    cqlengine._connections[settings.CASSANDRA_ALIAS] = down
-    cqlengine._connections[cqlengine.DEFAULT_CONNECTION] = down
-    try:
+    with cassandra_unreachable():
         yield
-    finally:
-        cqlengine._connections.clear()
-        cqlengine._connections.update(saved)
-        if down.cluster is not None:
-            down.cluster.shutdown()
 
 
 def _product_with_a_collection(catalog):
