@@ -22,3 +22,6 @@ class CartRecord(DjangoCassandraModel):
 
     class Meta:
         get_pk_field = "cart_id"
+        verbose_name = "cart"
+        # The staff console's (cart/admin.py); `view_cartrecord` is Django's own.
+        permissions = [("end_cart", "Can end a running cart and release its holds")]

@@ -1,37 +1,48 @@
-"""The shop's admin site: Django admin plus the operator pages each domain registers
-(stock, and later the order console), listed on the admin index."""
+"""The shop's admin site: Django admin as the staff console, headed with the store's name, with a
+dashboard of the figures staff look at first (each domain registers its tiles)."""
 
-from dataclasses import dataclass
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
 
 from django.contrib import admin
-from django.urls import path
 
+from commerce.console import Tile
+from identity.config import store_config
 
-@dataclass(frozen=True)
-class OperatorPage:
-    route: str
-    view: object
-    name: str
-    title: str
+logger = logging.getLogger(__name__)
+
+TileSource = Callable[[object], list[Tile]]
 
 
 class ShopAdminSite(admin.AdminSite):
-    site_header = "Shop administration"
     site_title = "Shop admin"
+    index_title = "Dashboard"
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.operator_pages: list[OperatorPage] = []
+        self.tile_sources: list[TileSource] = []
 
-    def register_page(self, route: str, view, name: str, title: str) -> None:
-        """Add a staff-only page at /admin/<route>, linked from the admin index."""
-        self.operator_pages.append(OperatorPage(route, view, name, title))
-
-    def get_urls(self):
-        pages = [path(page.route, self.admin_view(page.view), name=page.name) for page in self.operator_pages]
-        return pages + super().get_urls()
+    def register_tiles(self, source: TileSource) -> None:
+        """`source(request)` answers the dashboard tiles the user may see (none without permission)."""
+        self.tile_sources.append(source)
 
     def each_context(self, request):
         context = super().each_context(request)
-        context["operator_pages"] = self.operator_pages
+        name = store_config().store_name
+        context["site_header"] = f"{name} · staff"
+        context["site_title"] = f"{name} staff"
         return context
+
+    def index(self, request, extra_context=None):
+        return super().index(request, {"tiles": self._tiles(request), **(extra_context or {})})
+
+    def _tiles(self, request) -> list[Tile]:
+        tiles: list[Tile] = []
+        for source in self.tile_sources:
+            try:
+                tiles.extend(source(request))
+            except Exception:  # a dashboard figure must never take the admin index down with it
+                logger.exception("admin: dashboard tiles of %s failed", getattr(source, "__qualname__", source))
+        return tiles

@@ -153,6 +153,9 @@ ELASTICSEARCH_DSL_AUTO_REFRESH = False
 
 TEMPORAL_ADDRESS = env_str("TEMPORAL_ADDRESS", "127.0.0.1:7233")
 TEMPORAL_NAMESPACE = env_str("TEMPORAL_NAMESPACE", "default")
+# Where staff open a workflow from the admin (Temporal's Web UI; the local stack's dev server serves
+# one). Empty: the admin shows workflow ids without a link.
+TEMPORAL_WEB_URL = env_str("TEMPORAL_WEB_URL", "http://127.0.0.1:8233").rstrip("/")
 # Sync activities (cqlengine, the ORM) run in a thread pool of this many threads per worker (one
 # worker per task queue), and each worker takes at most as many activity tasks at once, so one busy
 # queue cannot starve the others. TEMPORAL_ACTIVITY_THREADS_<QUEUE> (e.g. _INVENTORY) sizes one queue.
@@ -165,6 +168,9 @@ TEMPORAL_ACTIVITY_THREADS_BY_QUEUE = {
 # On SIGTERM a worker stops polling and gives in-flight activities this long to finish before it
 # cancels them; runshop waits longer than this for its worker process.
 TEMPORAL_GRACEFUL_SHUTDOWN_SECONDS = env_int("TEMPORAL_GRACEFUL_SHUTDOWN_SECONDS", 20)
+
+# The staff console calls a SKU low on stock at this many available units or fewer.
+INVENTORY_LOW_STOCK_UNITS = env_int("INVENTORY_LOW_STOCK_UNITS", 5, low=0, high=100_000)
 
 # Cart and inventory timings (seconds unless named otherwise).
 CART_HOLD_TTL_SECONDS = env_int("CART_HOLD_TTL_SECONDS", 15 * 60)

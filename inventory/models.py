@@ -58,6 +58,8 @@ class Product(DjangoCassandraModel):
 
     class Meta:
         get_pk_field = "slug"
+        # The staff console's (inventory/admin.py); `view_product` is Django's own.
+        permissions = [("reindex_catalog", "Can rebuild the catalog's search indices")]
 
 
 class Variant(DjangoCassandraModel):
@@ -134,6 +136,7 @@ class InventoryStock(DjangoCassandraModel):
 
     class Meta:
         get_pk_field = "sku"
+        verbose_name = "stock level"
 
 
 class Reservation(DjangoCassandraModel):

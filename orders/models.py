@@ -54,6 +54,16 @@ class Order(DjangoCassandraModel):
 
     class Meta:
         get_pk_field = "order_number"
+        # The staff console's actions (orders/admin.py); `view_order` is Django's own. The roles that
+        # hold them are made by identity/migrations.
+        permissions = [
+            ("approve_order", "Can approve orders awaiting approval"),
+            ("cancel_order", "Can cancel orders"),
+            ("refund_order", "Can refund orders"),
+            ("retry_order_payment", "Can retry the payment of an order on hold"),
+            ("add_order_note", "Can add notes to orders"),
+            ("advance_order_fulfillment", "Can advance manual fulfillment steps"),
+        ]
 
 
 class OrderByCustomer(DjangoCassandraModel):

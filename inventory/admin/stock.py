@@ -7,12 +7,14 @@ domain however often the form is submitted.
 
 from asgiref.sync import async_to_sync
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.http import urlencode
 
+from commerce.console import ConsoleAdmin
 from inventory import services
 from inventory.contracts import MAX_REASON_LENGTH, MAX_STOCK_DELTA, StockChange
 
@@ -86,4 +88,10 @@ def _change_stock(request):
     return redirect(f"{request.path}?{urlencode({'q': data['sku']})}")
 
 
-admin.site.register_page("inventory/stock/", stock_view, "inventory-stock", "Stock levels and stock changes")
+class StockAdmin(ConsoleAdmin):
+    def console_urls(self):
+        return [("", stock_view, "changelist")]
+
+
+# The model names the pages and their permissions only: the data comes from the inventory's services.
+admin.site.register(apps.get_model("inventory", "InventoryStock"), StockAdmin)

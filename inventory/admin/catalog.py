@@ -1,0 +1,1 @@
+"""The catalog's staff console: products from the index, and the reindex workflow."""
