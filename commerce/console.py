@@ -58,8 +58,8 @@ class ConsoleAdmin(admin.ModelAdmin):
         raise NotImplementedError
 
     def get_urls(self) -> list[URLPattern]:
-        info = self.opts.app_label, self.opts.model_name
-        return [path(route, self.admin_site.admin_view(self._guarded(view)), name="%s_%s_%s" % (*info, suffix))
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [path(route, self.admin_site.admin_view(self._guarded(view)), name=f"{prefix}_{suffix}")
                 for route, view, suffix in self.console_urls()]
 
     def _guarded(self, view):

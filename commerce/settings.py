@@ -170,7 +170,7 @@ TEMPORAL_ACTIVITY_THREADS_BY_QUEUE = {
 TEMPORAL_GRACEFUL_SHUTDOWN_SECONDS = env_int("TEMPORAL_GRACEFUL_SHUTDOWN_SECONDS", 20)
 
 # The staff console calls a SKU low on stock at this many available units or fewer.
-INVENTORY_LOW_STOCK_UNITS = env_int("INVENTORY_LOW_STOCK_UNITS", 5, low=0, high=100_000)
+INVENTORY_LOW_STOCK_UNITS = env_int("INVENTORY_LOW_STOCK_UNITS", 5)
 
 # Cart and inventory timings (seconds unless named otherwise).
 CART_HOLD_TTL_SECONDS = env_int("CART_HOLD_TTL_SECONDS", 15 * 60)
