@@ -20,12 +20,18 @@ def cart_workflow_id(cart_id: str) -> str:
     return f"cart-{cart_id}"
 
 
+def cart_id_of(workflow_id: str) -> str:
+    """The cart id in a cart workflow's id (the inverse of `cart_workflow_id`)."""
+    return workflow_id.removeprefix("cart-")
+
+
 class CartUpdates:
     ADD_ITEM = "add_item"
     SET_QUANTITY = "set_quantity"
     REMOVE_ITEM = "remove_item"
     APPLY_COUPON = "apply_coupon"
     BEGIN_CHECKOUT = "begin_checkout"
+    END = "end_cart"  # staff end an abandoned cart (the staff console)
 
 
 class CartSignals:
@@ -56,10 +62,14 @@ class CartErrors:
     CART_EMPTY = "CartEmpty"
     IN_CHECKOUT = "InCheckout"
     UNAVAILABLE = "Unavailable"  # a stock call used up its retry budget: nothing changed
+    INVALID_REQUEST = "InvalidRequest"  # a staff request the cart refuses before it reaches history
 
 
 # What a form may ask for in one line; the cart's own caps (CartSettings) are lower.
 MAX_LINE_QUANTITY = 99
+# What staff may write when they end a cart, and how long their name may be.
+MAX_END_REASON_LENGTH = 200
+MAX_ACTOR_LENGTH = 150
 
 
 class CartStatus:
@@ -67,6 +77,12 @@ class CartStatus:
     CHECKING_OUT = "checking_out"  # a checkout runs: the cart refuses edits until it ends
     COMPLETED = "completed"  # its checkout placed an order: the shopper gets a fresh cart
     EXPIRED = "expired"
+    # Staff ended it (its holds released). Like an expired cart, the shopper's next change starts the
+    # cart afresh: the storefront treats every status but COMPLETED as expired once the run has ended.
+    ENDED = "ended"
+
+    LABELS = {ACTIVE: "Active", CHECKING_OUT: "Checking out", COMPLETED: "Completed (order placed)",
+              EXPIRED: "Expired", ENDED: "Ended by staff"}
 
 
 @dataclass(frozen=True)
@@ -140,6 +156,7 @@ class CartState:
     recent_update_ids: list[str] = field(default_factory=list)
     checkout_id: str = ""  # the checkout running (or the one that completed the cart)
     checkouts: int = 0  # checkouts started, for their ids
+    updated_at: str = ""  # ISO 8601, workflow time of the last change ("" until the first since it existed)
 
 
 @dataclass(frozen=True)
@@ -169,6 +186,7 @@ class CartView:
     item_count: int = 0
     message: str = ""  # what the last change did, in words
     checkout_id: str = ""
+    updated_at: str = ""  # ISO 8601, workflow time of the cart's last change ("" when not known)
 
 
 @dataclass(frozen=True)
@@ -177,6 +195,14 @@ class BeginCheckout:
 
     config: StoreConfig
     customer_id: str = ""
+
+
+@dataclass(frozen=True)
+class EndCart:
+    """Staff end an abandoned cart: its holds are released and its run finishes."""
+
+    actor: str
+    reason: str
 
 
 @dataclass(frozen=True)

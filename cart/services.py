@@ -145,7 +145,7 @@ async def _update(cart_id: str, update, arg, update_id: str | None = None) -> Ca
     except WorkflowUpdateFailedError as error:
         cause = error.cause
         if isinstance(cause, ApplicationError) and cause.type == CartErrors.CART_CLOSED:
-            # Completed (or expired) but its run not ended yet: the same as a cart that has ended.
+            # Completed, expired or ended by staff, but its run not closed yet: the same as a cart that has ended.
             raise CartCompleted(cart_id) from None
         raise _refusal(error) from None
     except (RPCTimeoutOrCancelledError, TimeoutError) as error:

@@ -20,6 +20,8 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from cart.contracts import (
         CART_WORKFLOW,
+        MAX_ACTOR_LENGTH,
+        MAX_END_REASON_LENGTH,
         MAX_LINE_QUANTITY,
         TASK_QUEUE,
         AddItem,
@@ -36,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         CartStatus,
         CartUpdates,
         CartView,
+        EndCart,
         RemoveItem,
         SetQuantity,
     )
@@ -101,6 +104,7 @@ class CartWorkflow:
         self.lock = asyncio.Lock()
         self.dirty = input.unsaved
         self.changed_skus: set[str] = set(input.changed_skus)
+        self.end_message = ""  # who ended the cart and why: the run's result says it
 
     # -- the main loop: persistence, continue-as-new, idle expiry ---------------------------
     @workflow.run
@@ -109,8 +113,8 @@ class CartWorkflow:
         while True:
             wait = self._wait_for_a_change(idle)
             try:
-                await workflow.wait_condition(lambda: self.dirty or self._continue_due() or self._completed(),
-                                              timeout=wait)
+                await workflow.wait_condition(
+                    lambda: self.dirty or self._continue_due() or self._completed() or self._ended(), timeout=wait)
             except TimeoutError:
                 if self.state.status == CartStatus.CHECKING_OUT:
                     continue  # the checkout has a timeout of its own and tells the cart how it ended
@@ -122,11 +126,17 @@ class CartWorkflow:
                     # An update that came in as the cart went idle finishes first (the run must not
                     # end under it); if it changed the cart, the cart is not idle after all.
                     await workflow.wait_condition(workflow.all_handlers_finished)
-                    if not self.dirty:
+                    if not self.dirty and not self._ended():
                         view = await self._expire()
                         # Updates that were waiting for the lock find the cart closed and refuse.
                         await workflow.wait_condition(workflow.all_handlers_finished)
                         return view
+            if self._ended():
+                # Staff ended the cart: its update released the holds and saved the snapshot. The run
+                # ends as the update completes; a shopper's change waiting for the lock meanwhile is
+                # refused as closed, which the storefront answers with a fresh cart.
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                return self._view(self.end_message)
             if self._completed():
                 # The order owns the units now: nothing is released; the cart's work is done.
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -157,8 +167,12 @@ class CartWorkflow:
     def _completed(self) -> bool:
         return self.state.status == CartStatus.COMPLETED
 
+    def _ended(self) -> bool:
+        return self.state.status == CartStatus.ENDED
+
     def _continue_due(self) -> bool:
-        return self.state.updates >= self.config.continue_as_new_after
+        # An ended cart finishes its run instead.
+        return self.state.updates >= self.config.continue_as_new_after and not self._ended()
 
     async def _persist(self) -> None:
         self.dirty = False
@@ -173,14 +187,20 @@ class CartWorkflow:
 
     async def _expire(self) -> CartView:
         async with self.lock:
-            rids = [self._reservation_id(line.sku) for line in self.state.lines]
-            if rids:
-                await workflow.execute_activity(InventoryActivities.RELEASE_HOLDS, rids,
-                                                task_queue=INVENTORY_TASK_QUEUE, **BACKGROUND_CALL)
-            self.changed_skus.update(line.sku for line in self.state.lines)
-            self.state.status = CartStatus.EXPIRED
-            await self._persist()
+            await self._close(CartStatus.EXPIRED)
             return self._view("This cart expired after a long time without changes.")
+
+    async def _close(self, status: str) -> None:
+        """Release every hold of the cart, mark it closed and save it (the caller holds the lock). The
+        lines stay, so the snapshot and the run's result show what the cart held."""
+        rids = [self._reservation_id(line.sku) for line in self.state.lines]
+        if rids:
+            await workflow.execute_activity(InventoryActivities.RELEASE_HOLDS, rids,
+                                            task_queue=INVENTORY_TASK_QUEUE, **BACKGROUND_CALL)
+        self.changed_skus.update(line.sku for line in self.state.lines)
+        self.state.status = status
+        self._touch()
+        await self._persist()
 
     # -- updates ---------------------------------------------------------------------------
     @workflow.update(name=CartUpdates.ADD_ITEM)
@@ -317,6 +337,25 @@ class CartWorkflow:
             if not self.state.lines:
                 raise _refusal("Your cart is empty.", CartErrors.CART_EMPTY)
 
+    @workflow.update(name=CartUpdates.END)
+    async def end_cart(self, request: EndCart) -> CartView:
+        """Staff end an abandoned cart: every hold is released, the cart closes and its run finishes.
+        A re-sent update (same id) applies once: Temporal answers it from the first."""
+        async with self.lock:
+            self._validate_endable()  # a checkout may have begun while this update waited for the lock
+            self.end_message = f"Ended by {request.actor.strip()}: {request.reason.strip()}"
+            await self._close(CartStatus.ENDED)
+            return self._view(self.end_message)
+
+    @end_cart.validator
+    def _validate_end(self, request: EndCart) -> None:
+        if not request.actor.strip() or len(request.actor) > MAX_ACTOR_LENGTH:
+            raise _refusal("Say who is ending the cart.", CartErrors.INVALID_REQUEST)
+        if not request.reason.strip() or len(request.reason) > MAX_END_REASON_LENGTH:
+            raise _refusal(f"Give a reason of at most {MAX_END_REASON_LENGTH} characters.",
+                           CartErrors.INVALID_REQUEST)
+        self._validate_endable()
+
     @workflow.signal(name=CartSignals.CHECKOUT_FINISHED)
     def checkout_finished(self, outcome: CheckoutOutcome) -> None:
         if self.state.status != CartStatus.CHECKING_OUT or outcome.checkout_id != self.state.checkout_id:
@@ -328,6 +367,7 @@ class CartWorkflow:
             self.state.status = CartStatus.ACTIVE
             self.state.checkout_id = ""
         self.state.updates += 1
+        self._touch()
         self.dirty = True
 
     @workflow.query(name=CartQueries.GET)
@@ -341,6 +381,14 @@ class CartWorkflow:
                            CartErrors.IN_CHECKOUT)
         if self.state.status != CartStatus.ACTIVE:
             raise _refusal("This cart can no longer be changed.", CartErrors.CART_CLOSED)
+
+    def _validate_endable(self) -> None:
+        if self.state.status == CartStatus.CHECKING_OUT:
+            raise _refusal(f"This cart is in checkout ({self.state.checkout_id}): the checkout holds its stock "
+                           "until it ends, so the cart cannot be ended now.", CartErrors.IN_CHECKOUT)
+        if self.state.status != CartStatus.ACTIVE:
+            label = CartStatus.LABELS.get(self.state.status, self.state.status)
+            raise _refusal(f"This cart is already closed ({label}).", CartErrors.CART_CLOSED)
 
     @staticmethod
     def _validate_sku(sku: str) -> None:
@@ -425,8 +473,13 @@ class CartWorkflow:
         if sku:
             self.changed_skus.add(sku)
         self.state.updates += 1
+        self._touch()
         self.dirty = True
         return self._view(message)
+
+    def _touch(self) -> None:
+        """The cart changed now (its "last update" in the staff console)."""
+        self.state.updated_at = workflow.now().isoformat()
 
     def _subtotal(self) -> int:
         return sum(line.line_total_cents for line in self.state.lines)
@@ -450,4 +503,5 @@ class CartWorkflow:
             item_count=sum(line.quantity for line in self.state.lines),
             message=message,
             checkout_id=self.state.checkout_id,
+            updated_at=self.state.updated_at,
         )

@@ -22,10 +22,13 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.urls import URLPattern, path
 
 ACTION_ID_PATTERN = r"^[a-f0-9]{32}$"
+# How long a confirmed action id is remembered: a form is not re-sent a day later.
+CONFIRMED_ACTION_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,15 @@ class ActionForm(forms.Form):
 
     action_id = forms.RegexField(regex=ACTION_ID_PATTERN, widget=forms.HiddenInput,
                                  error_messages={"invalid": "That form has expired; please reload the page."})
+
+
+def first_confirmation(action_id: str) -> bool:
+    """True the first time an action id is confirmed, False for a form sent again.
+
+    Temporal answers a re-sent update id with the first send's result, so the result cannot say
+    which send applied it; the console remembers the ids it confirmed (an atomic cache `add`, so of two
+    sends racing one wins) to report the repeat as such and log the action once."""
+    return cache.add(f"console:confirmed:{action_id}", True, timeout=CONFIRMED_ACTION_SECONDS)
 
 
 def first_error(form: forms.Form) -> str:

@@ -54,11 +54,23 @@ def create_concrete_index(document) -> str:
 
 def point_alias(alias: str, index: str) -> list[str]:
     """Move the alias to `index` atomically; return the indices it left."""
-    previous = [name for name in concrete_indices(alias) if name != index]
-    actions = [{"remove": {"index": name, "alias": alias}} for name in previous]
-    actions.append({"add": {"index": index, "alias": alias}})
+    return point_aliases({alias: index})[alias]
+
+
+def point_aliases(targets: dict[str, str]) -> dict[str, list[str]]:
+    """Move each alias to its index in one atomic step (searches see all moved or none);
+    return, per alias, the indices it left."""
+    previous = {alias: [name for name in concrete_indices(alias) if name != index]
+                for alias, index in targets.items()}
+    actions = [{"remove": {"index": name, "alias": alias}} for alias, names in previous.items() for name in names]
+    actions += [{"add": {"index": index, "alias": alias}} for alias, index in targets.items()]
     es().indices.update_aliases(actions=actions)
     return previous
+
+
+def drop_index(index: str) -> None:
+    """Delete an index (gone already is fine)."""
+    es().indices.delete(index=index, ignore_unavailable=True)
 
 
 def ensure_index(document) -> tuple[str, bool]:
@@ -85,6 +97,25 @@ class RebuildSummary:
     removed_indices: list[str]
 
 
+def document_actions(document, index: str, objects: Iterable) -> Iterator[dict]:
+    """Bulk actions that write `objects`, as `document` prepares them, into `index`."""
+    preparer = document()
+    for obj in objects:
+        yield {"_index": index, "_id": document.generate_id(obj), "_source": preparer.prepare(obj)}
+
+
+def fill_index(index: str, actions: Iterable[dict], chunk_size: int = 500,
+               advance: Callable[[], None] | None = None) -> int:
+    """Write bulk `actions` (already aimed at `index`); return how many documents were written.
+    A document Elasticsearch refuses raises `elasticsearch.helpers.BulkIndexError`."""
+    indexed = 0
+    for _ok, _item in streaming_bulk(es(), actions, chunk_size=chunk_size, raise_on_error=True):
+        indexed += 1
+        if advance is not None:
+            advance()
+    return indexed
+
+
 def rebuild(
     document,
     objects: Iterable,
@@ -97,13 +128,8 @@ def rebuild(
     Searches keep reading the old index until the swap; if anything fails the new index is
     deleted and the alias is left as it was.
     """
-    preparer = document()
-
-    def actions(index: str) -> Iterator[dict]:
-        for obj in objects:
-            yield {"_index": index, "_id": document.generate_id(obj), "_source": preparer.prepare(obj)}
-
-    return rebuild_from_actions(document, actions, total, stream, chunk_size)
+    return rebuild_from_actions(document, lambda index: document_actions(document, index, objects), total,
+                                stream, chunk_size)
 
 
 def rebuild_from_actions(
@@ -117,17 +143,14 @@ def rebuild_from_actions(
     document's external version."""
     alias = document._index._name
     index = create_concrete_index(document)
-    indexed = 0
     try:
         with Progress(f"indexing {alias}", total, stream) as progress:
-            for _ok, _item in streaming_bulk(es(), actions(index), chunk_size=chunk_size, raise_on_error=True):
-                indexed += 1
-                progress.advance()
+            indexed = fill_index(index, actions(index), chunk_size, progress.advance)
         es().indices.refresh(index=index)
         previous = point_alias(alias, index)
     except BaseException:
-        es().indices.delete(index=index, ignore_unavailable=True)
+        drop_index(index)
         raise
     for name in previous:
-        es().indices.delete(index=name, ignore_unavailable=True)
+        drop_index(name)
     return RebuildSummary(alias=alias, index=index, documents=indexed, removed_indices=previous)

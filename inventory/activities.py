@@ -10,17 +10,21 @@ from django.conf import settings
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from inventory import stock
+from inventory import reindexing, stock
 from inventory.catalog import images
 from inventory.contracts import (
     SERVICE_WORKFLOW_ID,
     TASK_QUEUE,
+    BatchResult,
     HoldRequest,
     HoldResult,
     InventoryActivities,
     InventoryServiceInput,
     InventorySignals,
     InventoryWorkflows,
+    ProductBatch,
+    ReindexErrors,
+    ReindexPlan,
     StockChangeRequest,
     StockLevel,
     VariantInfo,
@@ -135,3 +139,41 @@ def apply_stock_change(request: StockChangeRequest) -> StockLevel:
     except LWTException:
         pass  # recorded by an earlier attempt
     return StockLevel(row.sku, row.supplier_id, row.on_hand, row.reserved, len(row.holds))
+
+
+# -- the catalog reindex: one activity per step, so the workflow can tell how far it got --------
+
+def _refused(error: reindexing.DocumentRefused) -> ApplicationError:
+    return ApplicationError(str(error), type=ReindexErrors.DOCUMENT_REFUSED, non_retryable=True)
+
+
+@activity.defn(name=InventoryActivities.BEGIN_REINDEX)
+def begin_catalog_reindex() -> ReindexPlan:
+    return reindexing.begin()
+
+
+@activity.defn(name=InventoryActivities.INDEX_COLLECTIONS)
+def index_collections(index: str) -> int:
+    try:
+        return reindexing.index_collections(index)
+    except reindexing.DocumentRefused as error:
+        raise _refused(error) from None
+
+
+@activity.defn(name=InventoryActivities.INDEX_PRODUCTS)
+def index_products_page(batch: ProductBatch) -> BatchResult:
+    """A page is written whole or retried whole: writing a product twice writes the same document."""
+    try:
+        return reindexing.index_products_page(batch, heartbeat=activity.heartbeat)
+    except reindexing.DocumentRefused as error:
+        raise _refused(error) from None
+
+
+@activity.defn(name=InventoryActivities.PUBLISH_REINDEX)
+def publish_catalog_reindex(plan: ReindexPlan) -> list[str]:
+    return reindexing.publish(plan)
+
+
+@activity.defn(name=InventoryActivities.ABANDON_REINDEX)
+def abandon_catalog_reindex(plan: ReindexPlan) -> list[str]:
+    return reindexing.abandon(plan.products_index, plan.collections_index)

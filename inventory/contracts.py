@@ -12,6 +12,8 @@ from enum import Enum
 
 TASK_QUEUE = "inventory"
 SERVICE_WORKFLOW_ID = "inventory-service"
+# One reindex of the catalog at a time: starting another while it runs attaches to it.
+REINDEX_WORKFLOW_ID = "catalog-reindex"
 
 
 def stock_change_workflow_id(command_id: str) -> str:
@@ -22,6 +24,7 @@ def stock_change_workflow_id(command_id: str) -> str:
 class InventoryWorkflows:
     SERVICE = "InventoryService"
     STOCK_CHANGE = "StockChange"
+    CATALOG_REINDEX = "CatalogReindex"
 
 
 class InventoryActivities:
@@ -35,10 +38,19 @@ class InventoryActivities:
     PROJECT_AVAILABILITY = "project_availability"
     SWEEP_EXPIRED_HOLDS = "sweep_expired_holds"
     APPLY_STOCK_CHANGE = "apply_stock_change"
+    BEGIN_REINDEX = "begin_catalog_reindex"
+    INDEX_COLLECTIONS = "index_collections"
+    INDEX_PRODUCTS = "index_products_page"
+    PUBLISH_REINDEX = "publish_catalog_reindex"
+    ABANDON_REINDEX = "abandon_catalog_reindex"
 
 
 class InventorySignals:
     SKUS_CHANGED = "skus_changed"
+
+
+class ReindexQueries:
+    PROGRESS = "progress"
 
 
 class StockErrors:
@@ -50,6 +62,13 @@ class StockErrors:
     INVALID_STOCK_CHANGE = "InvalidStockChange"
 
     NON_RETRYABLE = (OUT_OF_STOCK, UNKNOWN_SKU, HOLD_NOT_ACTIVE, INVALID_STOCK_CHANGE)
+
+
+class ReindexErrors:
+    """ApplicationError types of the catalog reindex."""
+
+    DOCUMENT_REFUSED = "DocumentRefused"  # Elasticsearch refused a document: retrying writes it no better
+    FAILED = "ReindexFailed"  # the workflow's own failure, after it removed the half-built indices
 
 
 class VariantSummary:
@@ -302,3 +321,67 @@ class ProductPage:
     colour_choices: tuple[VariantChoice, ...]
     size_choices: tuple[VariantChoice, ...]
     tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+# -- the catalog reindex (workflow `CatalogReindex`, id REINDEX_WORKFLOW_ID) --------------------
+
+REINDEX_BATCH_SIZE = 250  # products per activity: one step of the progress
+
+
+class ReindexPhase:
+    STARTING = "starting"  # creating the new indices, counting the catalog
+    COLLECTIONS = "collections"
+    PRODUCTS = "products"
+    SWITCHING = "switching"  # moving the aliases to the new indices
+    FINISHED = "finished"
+    FAILED = "failed"
+
+    ENDED = (FINISHED, FAILED)
+
+
+@dataclass(frozen=True)
+class ReindexInput:
+    batch_size: int = REINDEX_BATCH_SIZE
+    requested_by: str = ""
+
+
+@dataclass(frozen=True)
+class ReindexPlan:
+    """The new (not yet searched) indices a reindex fills, and how many documents go into them."""
+
+    products_index: str
+    collections_index: str
+    products: int
+    collections: int
+
+    @property
+    def total(self) -> int:
+        return self.products + self.collections
+
+
+@dataclass(frozen=True)
+class ProductBatch:
+    """One page of the products table to index; `cursor` "" is the first page."""
+
+    index: str
+    cursor: str  # the Cassandra paging state, hex
+    size: int
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    indexed: int
+    cursor: str  # "" after the last page
+
+
+@dataclass(frozen=True)
+class ReindexProgress:
+    """What the reindex workflow answers to `ReindexQueries.PROGRESS`, and returns when done."""
+
+    phase: str
+    done: int = 0
+    total: int = 0
+    started_at: str = ""  # ISO 8601, workflow time
+    finished_at: str = ""
+    error: str = ""
+    requested_by: str = ""

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from cassandra import ConsistencyLevel, WriteTimeout
+from cassandra.concurrent import execute_concurrent_with_args
 from cassandra.query import SimpleStatement
 
-from commerce.cassandra import session, table
+from commerce.cassandra import prepare, session, table
 from inventory import reservations
 from inventory.contracts import MAX_STOCK_DELTA, HoldResult, ReservationStatus, StockChange, StockErrors
 
@@ -113,6 +114,15 @@ def stock_rows(sku: str, serial: bool = False) -> list[StockRow]:
         consistency_level=ConsistencyLevel.SERIAL if serial else ConsistencyLevel.LOCAL_ONE,
     )
     return [_row(record) for record in session().execute(statement, [sku])]
+
+
+def stock_rows_of(skus: list[str]) -> list[StockRow]:
+    """The stock rows of a few SKUs (a page of the staff console), one partition per query, run
+    concurrently (a multi-partition IN makes one coordinator wait on them all)."""
+    statement = prepare(f"SELECT sku, supplier_id, on_hand, reserved, holds, hold_expiry, applied"
+                        f" FROM {table('inventory_stock')} WHERE sku = ?")
+    results = execute_concurrent_with_args(session(), statement, [(sku,) for sku in skus], raise_on_first_error=True)
+    return [_row(record) for _, rows in results for record in rows]
 
 
 def _holding(sku: str, rid: str) -> StockRow | None:

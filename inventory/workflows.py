@@ -10,23 +10,35 @@ and when the next sweep is due.
 
 `StockChange` (`stock-change-{command_id}`): applies one stock change command once (the workflow
 id makes a repeated command attach to the first), then tells the service.
+
+`CatalogReindex` (`catalog-reindex`, started from the staff console): rebuilds the products and
+collections indices from Cassandra in steps and answers `progress` with how far it got.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from inventory.contracts import (
+        BatchResult,
         InventoryActivities,
         InventoryServiceInput,
         InventoryServiceStatus,
         InventorySignals,
         InventoryWorkflows,
+        ProductBatch,
+        ReindexErrors,
+        ReindexInput,
+        ReindexPhase,
+        ReindexPlan,
+        ReindexProgress,
+        ReindexQueries,
         StockChange,
         StockChangeRequest,
         StockErrors,
@@ -195,3 +207,92 @@ class StockChangeWorkflow:
             result_type=StockLevel, **STOCK_CHANGE_CALL)
         await workflow.execute_activity(InventoryActivities.NOTIFY_STOCK_CHANGED, [change.sku], **SERVICE_CALL)
         return level
+
+
+# The reindex has no execution timeout: one would end it before it removes its half-built indices.
+# Every step's retries are bounded instead, so a store that stays down fails the reindex (and the
+# cleanup runs) within minutes; a document Elasticsearch refuses fails it at once.
+REINDEX_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10),
+                            maximum_attempts=5, non_retryable_error_types=[ReindexErrors.DOCUMENT_REFUSED])
+REINDEX_STEP = dict(start_to_close_timeout=timedelta(minutes=1), retry_policy=REINDEX_RETRY)
+# A page reads its products' variants and stock (a query per product) before it writes them.
+REINDEX_PAGE = dict(start_to_close_timeout=timedelta(minutes=5), heartbeat_timeout=timedelta(minutes=1),
+                    retry_policy=REINDEX_RETRY)
+REINDEX_CLEANUP = dict(start_to_close_timeout=timedelta(seconds=30),
+                       retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1),
+                                                maximum_interval=timedelta(seconds=10), maximum_attempts=10))
+MAX_REINDEX_BATCH = 2000
+
+
+def _reason(error: BaseException) -> str:
+    cause = error.cause if isinstance(error, ActivityError) and error.cause else error
+    return cause.message if isinstance(cause, FailureError) else (str(cause) or type(cause).__name__)
+
+
+@workflow.defn(name=InventoryWorkflows.CATALOG_REINDEX)
+class CatalogReindexWorkflow:
+    """Fills new products and collections indices beside the live ones, a page of products per
+    activity, then moves both aliases at once. On failure (or cancel) the new indices are removed,
+    the aliases stay where they were, and the workflow fails with the reason."""
+
+    @workflow.init
+    def __init__(self, input: ReindexInput) -> None:
+        self.phase = ReindexPhase.STARTING
+        self.done = 0
+        self.total = 0
+        self.started_at = ""
+        self.finished_at = ""
+        self.error = ""
+        self.requested_by = input.requested_by[:150]
+
+    @workflow.run
+    async def run(self, input: ReindexInput) -> ReindexProgress:
+        self.started_at = workflow.now().isoformat()
+        batch_size = min(max(1, input.batch_size), MAX_REINDEX_BATCH)
+        plan: ReindexPlan | None = None
+        step = "Preparing the new indices"
+        try:
+            plan = await workflow.execute_activity(InventoryActivities.BEGIN_REINDEX, result_type=ReindexPlan,
+                                                   **REINDEX_STEP)
+            self.total = plan.total
+            self.phase, step = ReindexPhase.COLLECTIONS, "Indexing collections"
+            self.done += await workflow.execute_activity(InventoryActivities.INDEX_COLLECTIONS,
+                                                         plan.collections_index, result_type=int, **REINDEX_STEP)
+            self.phase, step = ReindexPhase.PRODUCTS, "Indexing products"
+            cursor = ""
+            while True:
+                page = await workflow.execute_activity(
+                    InventoryActivities.INDEX_PRODUCTS, ProductBatch(plan.products_index, cursor, batch_size),
+                    result_type=BatchResult, **REINDEX_PAGE)
+                self.done += page.indexed
+                cursor = page.cursor
+                if not cursor:
+                    break
+            self.phase, step = ReindexPhase.SWITCHING, "Switching the storefront to the new indices"
+            await workflow.execute_activity(InventoryActivities.PUBLISH_REINDEX, plan, result_type=list[str],
+                                            **REINDEX_STEP)
+        except (ActivityError, asyncio.CancelledError) as error:
+            cancelled = isinstance(error, asyncio.CancelledError)
+            self.error = f"{step} failed: {'the reindex was cancelled' if cancelled else _reason(error)}"
+            await self._abandon(plan)
+            self.phase, self.finished_at = ReindexPhase.FAILED, workflow.now().isoformat()
+            if cancelled:
+                raise
+            raise ApplicationError(self.error, type=ReindexErrors.FAILED, non_retryable=True) from None
+        self.phase, self.finished_at = ReindexPhase.FINISHED, workflow.now().isoformat()
+        return self.progress()
+
+    async def _abandon(self, plan: ReindexPlan | None) -> None:
+        if plan is None:
+            return  # nothing was created (`begin` removes what it made when it fails)
+        try:
+            await workflow.execute_activity(InventoryActivities.ABANDON_REINDEX, plan, result_type=list[str],
+                                            **REINDEX_CLEANUP)
+        except ActivityError as error:
+            self.error += (f" The new indices {plan.products_index} and {plan.collections_index} could not be"
+                           f" removed ({_reason(error)}); the storefront still searches the old ones.")
+
+    @workflow.query(name=ReindexQueries.PROGRESS)
+    def progress(self) -> ReindexProgress:
+        return ReindexProgress(self.phase, self.done, self.total, self.started_at, self.finished_at, self.error,
+                               self.requested_by)

@@ -66,6 +66,8 @@ class OrderErrors:
     REFUND_EXCEEDS_CAPTURED = "RefundExceedsCaptured"
     ORDER_CANCELLED = "OrderCancelled"  # begin_shipment of a cancelled order
     PAYMENT_HOLD = "PaymentHold"  # the order waits for staff: re-authorization failed
+    # The action was decided on an older state of the order (its `expected_version`): look again.
+    STALE = "OrderChangedMeanwhile"
 
 
 class OrderStatus:
@@ -188,10 +190,14 @@ class OrderSettings:
 
 @dataclass(frozen=True)
 class StaffAction:
-    """approve, cancel, retry_payment: who acted and why (cancel needs a reason)."""
+    """approve, cancel, retry_payment: who acted and why (cancel needs a reason).
+
+    `expected_version`: the OrderDetail.version the action was decided on (a console form's); the order
+    refuses it (OrderErrors.STALE) when it has changed since. 0: no check."""
 
     actor: str
     reason: str = ""
+    expected_version: int = 0
 
 
 @dataclass(frozen=True)
@@ -202,6 +208,7 @@ class RefundRequest:
     reason: str
     amount_cents: int = 0
     skus: tuple[str, ...] = ()
+    expected_version: int = 0  # as StaffAction's
 
 
 @dataclass(frozen=True)
@@ -268,6 +275,8 @@ class SupplierOrderState:
     captured_cents: int = 0
     # The manual fulfillment actions (fulfillment.contracts.FulfillmentUpdates) allowed now.
     manual_actions: tuple[str, ...] = ()
+    # Who moved it to its stage: a staff member's username (a manual step), or Actor.*.
+    updated_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -301,6 +310,8 @@ class PaymentEntry:
     at: str
     supplier_order_id: str = ""
     message: str = ""
+    actor: str = ""  # the staff member whose action made it (a refund, a retried payment); "" for the OMS
+    reason: str = ""  # a refund's reason
 
 
 @dataclass(frozen=True)
@@ -322,6 +333,8 @@ class OrderDetail:
     payment_hold_reason: str = ""  # set while the order waits for staff about its payment
     approval_deadline: str = ""  # ISO 8601, while awaiting approval
     version: int = 0  # goes up with every change: the projection's external version
+    # Read back after the workflow ended (orders.staff): nothing can change it any more.
+    closed: bool = False
 
 
 # -- what the order workflow's activities take ----------------------------------------------------

@@ -8,7 +8,8 @@ calls through `async_to_sync` on the shared client of the running event loop
 - `OrderNotFound`: no order under that number (or not an order number at all);
 - `ActionRefused(message, error_type)`: the order said no (the workflow's reason and its
   `OrderErrors`/`FulfillmentErrors` type), or the request was refused here before it was sent
-  (`OrderErrors.INVALID_REQUEST`), or the order's workflow has ended (`ORDER_CLOSED`);
+  (`OrderErrors.INVALID_REQUEST`), or the order's workflow has ended (`ORDER_CLOSED`), or the order
+  changed since the version the action was decided on (`OrderErrors.STALE`, with its status now);
 - `OrdersUnavailable`: Temporal, the OMS worker, Cassandra or Elasticsearch did not answer. For an
   action this means "not confirmed": it may still apply.
 
@@ -16,6 +17,9 @@ Exactly once: every action is a workflow update whose id is the action's idempot
 same `action_id` to send an action again (a form's nonce, a command's retry after a timeout): the
 order applies it once and answers the first result again (`ActionResult.applied` is False when an
 earlier send had applied it). Without an `action_id` each call is a new action.
+
+An order whose workflow has ended is read from the last record in the workflow's history (its notes
+and payments too) while Temporal keeps it, else from Cassandra; either way `closed`, with no actions.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import logging
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
@@ -60,9 +64,11 @@ from orders.contracts import (
     ActionResult,
     FulfillmentStrategy,
     NoteRequest,
+    OrderActivities,
     OrderDetail,
     OrderErrors,
     OrderQueries,
+    OrderRecord,
     OrderStatus,
     OrderUpdates,
     RefundRequest,
@@ -84,6 +90,7 @@ MAX_QUERY_LENGTH = 100
 MAX_ACTION_ID_LENGTH = 100
 MAX_SKUS = 100
 MAX_SKU_LENGTH = 64
+MAX_VERSION = 10**9
 ORDER_CLOSED = "OrderClosed"
 NOTHING_TO_ADVANCE = "NothingToAdvance"
 MANUAL_CARRIER = "Heron Post"
@@ -252,11 +259,45 @@ def _indexed_money(number: str) -> dict:
         return {}
 
 
+async def _last_record(number: str) -> OrderDetail | None:
+    """The detail the ended workflow recorded last (the input of its last `order_record`, in its
+    history): the notes and payments Cassandra does not keep. None when Temporal no longer has it
+    (past the namespace's retention) or does not answer: Cassandra's copy is shown then."""
+    client = await _client()
+    handle = client.get_workflow_handle(order_workflow_id(number))
+    last = None
+    try:
+        async for event in handle.fetch_history_events(rpc_timeout=QUERY_TIMEOUT):
+            if event.HasField("activity_task_scheduled_event_attributes"):
+                scheduled = event.activity_task_scheduled_event_attributes
+                if scheduled.activity_type.name == OrderActivities.RECORD:
+                    last = scheduled.input
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            logger.info("orders: the history of %s not read: %s", number, error)
+        return None
+    if last is None or not last.payloads:
+        return None
+    try:
+        (record,) = await client.data_converter.decode(last.payloads, [OrderRecord])
+    except Exception as error:  # noqa: BLE001 - an unreadable old record: Cassandra's copy will do
+        logger.warning("orders: the last record of %s not decoded: %s", number, error)
+        return None
+    return record.detail if isinstance(record, OrderRecord) else None
+
+
 def _stored_detail(number: str) -> OrderDetail | None:
-    """The order as Cassandra keeps it, for a workflow that has ended: no action is possible."""
+    """The order as Cassandra (and the ended workflow's history) keeps it: no action is possible."""
     stored = _cassandra(store.read_stored_order, number)
     if stored is None:
         return None
+    try:
+        recorded = async_to_sync(_last_record)(number)
+    except OrdersUnavailable:
+        recorded = None
+    if recorded is not None and recorded.order.order_number == number:
+        return replace(recorded, allowed_actions=(), closed=True, supplier_orders=tuple(
+            replace(state, manual_actions=()) for state in recorded.supplier_orders))
     money = _indexed_money(number)
     return OrderDetail(
         order=stored.order, status=stored.status,
@@ -266,7 +307,7 @@ def _stored_detail(number: str) -> OrderDetail | None:
         authorization_key=stored.order.payment_authorization_key,
         authorized_cents=stored.order.totals.total_cents,
         captured_cents=int(money.get("captured_cents") or 0), refunded_cents=int(money.get("refunded_cents") or 0),
-        allowed_actions=(), version=stored.status_version)
+        allowed_actions=(), version=stored.status_version, closed=True)
 
 
 def order_detail(number: str) -> OrderDetail | None:
@@ -281,6 +322,35 @@ def order_detail(number: str) -> OrderDetail | None:
         return async_to_sync(_live_detail)(number)
     except _Closed:
         return _stored_detail(number)
+
+
+def find_order(number: str) -> OrderDetail:
+    """As order_detail, but raises OrderNotFound (its message for staff) for a malformed or unknown
+    number, and OrdersUnavailable when a store does not answer."""
+    number = _number(number)
+    detail = order_detail(number)
+    if detail is None:
+        raise OrderNotFound(f"There is no order {number}.")
+    return detail
+
+
+def refundable_cents(detail: OrderDetail) -> int:
+    """What a refund may return now: captured and not yet refunded."""
+    return max(detail.captured_cents - detail.refunded_cents, 0)
+
+
+def refundable_skus(detail: OrderDetail) -> tuple[str, ...]:
+    """The SKUs whose lines can be refunded whole now: every line of it shipped, none refunded before."""
+    shipped = {index for state in detail.supplier_orders
+               if state.stage in (SupplierOrderStage.SHIPPED, SupplierOrderStage.DELIVERED)
+               for index in state.plan.line_indexes}
+    skus: list[str] = []
+    for line in detail.order.lines:
+        if line.sku in skus or line.sku in detail.refunded_skus:
+            continue
+        if all(i in shipped for i, other in enumerate(detail.order.lines) if other.sku == line.sku):
+            skus.append(line.sku)
+    return tuple(skus)
 
 
 def _iso(value) -> str:
@@ -372,19 +442,30 @@ def _act(number: str, update: str, request, action_id: str | None) -> ActionResu
         raise _closed(number) from None
 
 
-def approve(number: str, actor: str, action_id: str | None = None) -> ActionResult:
-    """Approve an order awaiting approval."""
-    return _act(number, OrderUpdates.APPROVE, StaffAction(_text(actor, "actor", MAX_ACTOR_LENGTH)), action_id)
+def _version(expected_version: int) -> int:
+    if isinstance(expected_version, bool) or not isinstance(expected_version, int) or \
+            not 0 <= expected_version <= MAX_VERSION:
+        raise ActionRefused("The order's version is a whole number, not negative.", OrderErrors.INVALID_REQUEST)
+    return expected_version
 
 
-def cancel(number: str, actor: str, reason: str, action_id: str | None = None) -> ActionResult:
+def approve(number: str, actor: str, action_id: str | None = None, expected_version: int = 0) -> ActionResult:
+    """Approve an order awaiting approval. With `expected_version` (the OrderDetail.version the
+    decision was made on), refused with OrderErrors.STALE when the order has changed since."""
+    request = StaffAction(_text(actor, "actor", MAX_ACTOR_LENGTH), expected_version=_version(expected_version))
+    return _act(number, OrderUpdates.APPROVE, request, action_id)
+
+
+def cancel(number: str, actor: str, reason: str, action_id: str | None = None, expected_version: int = 0
+           ) -> ActionResult:
     """Cancel an order before any of it has shipped: voids the payment, releases the stock."""
-    request = StaffAction(_text(actor, "actor", MAX_ACTOR_LENGTH), _text(reason, "reason", MAX_REASON_LENGTH))
+    request = StaffAction(_text(actor, "actor", MAX_ACTOR_LENGTH), _text(reason, "reason", MAX_REASON_LENGTH),
+                          expected_version=_version(expected_version))
     return _act(number, OrderUpdates.CANCEL, request, action_id)
 
 
-def refund(number: str, actor: str, reason: str, amount_cents: int = 0, skus=(), action_id: str | None = None
-           ) -> ActionResult:
+def refund(number: str, actor: str, reason: str, amount_cents: int = 0, skus=(), action_id: str | None = None,
+           expected_version: int = 0) -> ActionResult:
     """Refund a shipped order: an amount, or whole lines by SKU (their share of the total), not both."""
     if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or not 0 <= amount_cents <= MAX_CENTS:
         raise ActionRefused("The refund amount must be a whole number of cents, not negative.",
@@ -393,7 +474,8 @@ def refund(number: str, actor: str, reason: str, amount_cents: int = 0, skus=(),
             not isinstance(sku, str) or not sku.strip() or len(sku) > MAX_SKU_LENGTH for sku in skus):
         raise ActionRefused(f"Name at most {MAX_SKUS} SKUs to refund.", OrderErrors.INVALID_REQUEST)
     request = RefundRequest(_text(actor, "actor", MAX_ACTOR_LENGTH), _text(reason, "reason", MAX_REASON_LENGTH),
-                            amount_cents=amount_cents, skus=tuple(sku.strip() for sku in skus))
+                            amount_cents=amount_cents, skus=tuple(sku.strip() for sku in skus),
+                            expected_version=_version(expected_version))
     return _act(number, OrderUpdates.REFUND, request, action_id)
 
 
@@ -402,9 +484,10 @@ def add_note(number: str, actor: str, text: str, action_id: str | None = None) -
     return _act(number, OrderUpdates.ADD_NOTE, request, action_id)
 
 
-def retry_payment(number: str, actor: str, action_id: str | None = None) -> ActionResult:
+def retry_payment(number: str, actor: str, action_id: str | None = None, expected_version: int = 0) -> ActionResult:
     """Re-authorize and capture again an order held for its payment."""
-    return _act(number, OrderUpdates.RETRY_PAYMENT, StaffAction(_text(actor, "actor", MAX_ACTOR_LENGTH)), action_id)
+    request = StaffAction(_text(actor, "actor", MAX_ACTOR_LENGTH), expected_version=_version(expected_version))
+    return _act(number, OrderUpdates.RETRY_PAYMENT, request, action_id)
 
 
 def _tracking_number() -> str:

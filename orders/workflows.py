@@ -16,7 +16,9 @@ with the `OrderInput` the checkout placed (its id and input are the contract the
    it has), the shopper is emailed, and the order's status follows its supplier orders
    (partially_shipped, shipped, delivered) through the transition table.
 5. Staff act through updates (`approve`, `cancel`, `refund`, `add_note`, `retry_payment`), each with a
-   validator that refuses with a readable reason; the update id is the action's idempotency key. Money
+   validator that refuses with a readable reason; the update id is the action's idempotency key (a
+   re-sent id answers its first result, checked before anything else); an action decided on another
+   `version` of the order than the current one (`expected_version`) is refused as stale. Money
    operations (captures, re-authorizations, refunds, the void) run one at a time under a lock.
 6. Every change is written by `order_record` with a bumped version (and the transition, if any).
 
@@ -140,6 +142,7 @@ FINAL_STAGES = (SupplierOrderStage.DELIVERED, SupplierOrderStage.CANCELLED)
 STAGE_RANK = {stage: rank for rank, stage in enumerate(SupplierOrderStage.ORDER)}
 STAFF_ACTIONS = (OrderUpdates.APPROVE, OrderUpdates.CANCEL, OrderUpdates.REFUND, OrderUpdates.RETRY_PAYMENT,
                  OrderUpdates.ADD_NOTE)
+MACHINE_ACTORS = (Actor.SYSTEM, Actor.CHECKOUT, Actor.FULFILLMENT)
 NEXT_MANUAL_STEP = {SupplierOrderStage.ACCEPTED: FulfillmentUpdates.MARK_PACKED,
                     SupplierOrderStage.PACKED: FulfillmentUpdates.MARK_SHIPPED,
                     SupplierOrderStage.SHIPPED: FulfillmentUpdates.MARK_DELIVERED}
@@ -195,6 +198,13 @@ def _check_actor(actor: object) -> str:
     if len(actor) > MAX_ACTOR_LENGTH:
         raise _refusal(f"An actor's name is at most {MAX_ACTOR_LENGTH} characters.", OrderErrors.INVALID_REQUEST)
     return actor.strip()
+
+
+def _staff_member(actor: object) -> str:
+    """The actor of a fulfillment report when it is a staff member (a manual step), else the system."""
+    if isinstance(actor, str) and actor.strip() and actor not in MACHINE_ACTORS:
+        return actor.strip()[:MAX_ACTOR_LENGTH]
+    return Actor.SYSTEM
 
 
 def _check_reason(reason: object, required: bool = False) -> str:
@@ -393,7 +403,8 @@ class OrderWorkflow:
             await self._email(OrderEmailKind.SHIPPED, f"shipped:{state.plan.supplier_order_id}", EMAIL_CALL,
                               tracking_number=state.tracking_number, carrier=state.carrier,
                               skus=self._skus(state.plan))
-        await self._settle_status()
+        # A manual step that moves the order's status is the staff member's doing, in its history.
+        await self._settle_status(moved_by=_staff_member(event.actor))
 
     def _advance(self, event: SupplierOrderEvent) -> bool | None:
         """Apply a report: None when it is ignored (unknown, stale, repeated), else whether the supplier
@@ -416,7 +427,8 @@ class OrderWorkflow:
         self.supplier_orders[event.supplier_order_id] = replace(
             state, stage=new, shipment_begun=state.shipment_begun or shipped,
             tracking_number=_clip(event.tracking_number, MAX_TRACKING_LENGTH) or state.tracking_number,
-            carrier=_clip(event.carrier) or state.carrier, updated_at=_clip(event.at) or workflow.now().isoformat())
+            carrier=_clip(event.carrier) or state.carrier, updated_at=_clip(event.at) or workflow.now().isoformat(),
+            updated_by=_clip(event.actor, MAX_ACTOR_LENGTH))
         if shipped:
             self.to_capture.append(event.supplier_order_id)
         return shipped
@@ -463,6 +475,7 @@ class OrderWorkflow:
         if not self._seen():
             _check_actor(action.actor)
             _check_reason(action.reason)
+            self._raise(self._stale_refusal(action.expected_version))
             self._raise(self._approve_refusal())
 
     async def _approve(self, action: StaffAction) -> ActionResult:
@@ -482,6 +495,7 @@ class OrderWorkflow:
         if not self._seen():
             _check_actor(action.actor)
             _check_reason(action.reason, required=True)
+            self._raise(self._stale_refusal(action.expected_version))
             self._raise(self._cancel_refusal())
 
     async def _staff_cancel(self, action: StaffAction) -> ActionResult:
@@ -498,6 +512,9 @@ class OrderWorkflow:
     @refund.validator
     def _validate_refund(self, request: RefundRequest) -> None:
         if not self._seen():
+            _check_actor(request.actor)
+            _check_reason(request.reason)
+            self._raise(self._stale_refusal(request.expected_version))
             self._refund_amount(request)
 
     async def _refund(self, request: RefundRequest, update_id: str) -> ActionResult:
@@ -505,7 +522,7 @@ class OrderWorkflow:
         async with self.money:
             # Checked again under the lock: a refund just before may have used the room.
             amount, skus = self._refund_amount(request)
-            await self._refund_payment(amount, f"refund-{update_id}")
+            await self._refund_payment(amount, f"refund-{update_id}", actor=actor, reason=reason)
             self.refunded_skus.extend(skus)
         await self._record()
         await self._settle_status(actor, reason or "refunded in full")
@@ -548,14 +565,15 @@ class OrderWorkflow:
         if not self._seen():
             _check_actor(action.actor)
             _check_reason(action.reason)
+            self._raise(self._stale_refusal(action.expected_version))
             self._raise(self._retry_refusal())
 
     async def _retry_payment(self, action: StaffAction) -> ActionResult:
-        _check_actor(action.actor)
+        actor = _check_actor(action.actor)
         _check_reason(action.reason)
         self._raise(self._retry_refusal())
         self.payment_hold_reason = ""
-        await self._capture_pending(reauthorize_first=True)
+        await self._capture_pending(reauthorize_first=True, actor=actor)
         if self.payment_hold_reason:
             raise _refusal(self.payment_hold_reason, OrderErrors.PAYMENT_HOLD)
         await self._record()
@@ -610,6 +628,17 @@ class OrderWorkflow:
         if self.payment_hold_reason:
             return None
         return _refusal("The order's payment is not on hold: there is nothing to retry.", OrderErrors.NOT_ALLOWED_NOW)
+
+    def _stale_refusal(self, expected: object) -> ApplicationError | None:
+        """An action decided on another version of the order than this one (0: the caller did not say).
+        Validators only: a re-sent update whose id was applied answers its first result before this."""
+        if isinstance(expected, bool) or not isinstance(expected, int) or expected < 0:
+            return _refusal("An expected version is a whole number, not negative.", OrderErrors.INVALID_REQUEST)
+        if expected in (0, self.version):
+            return None
+        label = OrderStatus.LABELS.get(self.status, self.status).lower()
+        return _refusal(f"Order {self.order.order_number} changed while you were looking at it: it is now {label}. "
+                        "Nothing was done; look at it again and act if it still needs it.", OrderErrors.STALE)
 
     def _illegal(self, to_status: str) -> ApplicationError:
         return _refusal(str(IllegalTransition(self.status, to_status)), OrderErrors.ILLEGAL_TRANSITION)
@@ -706,15 +735,17 @@ class OrderWorkflow:
         self.status = to_status
         return transition
 
-    async def _settle_status(self, actor: str = Actor.SYSTEM, refund_reason: str = "") -> None:
+    async def _settle_status(self, actor: str = Actor.SYSTEM, refund_reason: str = "",
+                             moved_by: str = Actor.SYSTEM) -> None:
         """Move the status to what the supplier orders add up to (step by step through the table), and
-        to refunded once everything shipped was refunded."""
+        to refunded once everything shipped was refunded. `actor` refunded; `moved_by` made the last
+        supplier order's step (a staff member's manual step, or the system)."""
         while (step := self._next_status()) is not None:
             to_status, reason = step
             if to_status == OrderStatus.REFUNDED:
                 transition = self._move(to_status, actor, refund_reason if actor != Actor.SYSTEM else reason)
             else:
-                transition = self._move(to_status, Actor.SYSTEM, reason)
+                transition = self._move(to_status, moved_by, reason)
             await self._record(transition)
 
     def _next_status(self) -> tuple[str, str] | None:
@@ -785,21 +816,22 @@ class OrderWorkflow:
         self._entry("void", result.idempotency_key or f"void:{key}", key, result.amount_cents, result.status)
         self.authorized_cents = self.captured_by.get(key, 0)
 
-    async def _capture_pending(self, reauthorize_first: bool = False) -> None:
+    async def _capture_pending(self, reauthorize_first: bool = False, actor: str = "") -> None:
         """Capture the share of every shipped supplier order not captured yet, unless the payment is on
         hold (then they wait for staff's retry_payment)."""
         async with self.money:
             while self.to_capture and not self.payment_hold_reason and self.status != OrderStatus.CANCELLED:
-                if not await self._capture(self.to_capture[0], reauthorize_first):
+                if not await self._capture(self.to_capture[0], reauthorize_first, actor):
                     return
                 reauthorize_first = False
                 self.to_capture.pop(0)
 
-    async def _capture(self, supplier_order_id: str, reauthorize_first: bool) -> bool:
+    async def _capture(self, supplier_order_id: str, reauthorize_first: bool, actor: str = "") -> bool:
+        """Capture one shipped supplier order's share; `actor`: the staff member retrying it, if one is."""
         amount = self.supplier_orders[supplier_order_id].plan.amount_cents
         if amount <= 0:
             return True
-        if (reauthorize_first or self._authorization_stale()) and not await self._reauthorize():
+        if (reauthorize_first or self._authorization_stale()) and not await self._reauthorize(actor):
             return False
         key = f"{workflow.info().workflow_id}/capture-{supplier_order_id}"
         for attempt in (1, 2):
@@ -810,9 +842,9 @@ class OrderWorkflow:
                     result_type=PaymentResult, **PAYMENT_CALL)
             except ActivityError as error:
                 error_type, message = _failure(error)
-                self._entry("capture", key, authorization, amount, "failed", supplier_order_id, message)
+                self._entry("capture", key, authorization, amount, "failed", supplier_order_id, message, actor)
                 if error_type == PaymentErrors.AUTHORIZATION_EXPIRED and attempt == 1:
-                    if not await self._reauthorize():
+                    if not await self._reauthorize(actor):
                         return False
                     continue
                 await self._hold(f"The payment could not be captured: {message.rstrip('.')}. "
@@ -822,7 +854,7 @@ class OrderWorkflow:
             self.captured_by[authorization] = self.captured_by.get(authorization, 0) + amount
             self.supplier_orders[supplier_order_id] = replace(self.supplier_orders[supplier_order_id],
                                                               captured_cents=amount)
-            self._entry("capture", key, authorization, amount, result.status, supplier_order_id)
+            self._entry("capture", key, authorization, amount, result.status, supplier_order_id, actor=actor)
             await self._record()
             return True
         return False
@@ -832,7 +864,7 @@ class OrderWorkflow:
         authorized_at = self.authorized_at or workflow.now()
         return workflow.now() - authorized_at >= timedelta(seconds=validity) - REAUTHORIZE_MARGIN
 
-    async def _reauthorize(self) -> bool:
+    async def _reauthorize(self, actor: str = "") -> bool:
         """A new authorization for what is left to capture; declined, the order waits for staff."""
         amount = self.total - self.captured_cents
         if amount <= 0:
@@ -846,7 +878,7 @@ class OrderWorkflow:
                 **PAYMENT_CALL)
         except ActivityError as error:
             message = _failure(error)[1]
-            self._entry("authorize", key, key, amount, "failed", message=message)
+            self._entry("authorize", key, key, amount, "failed", message=message, actor=actor)
             await self._hold(f"The payment could not be re-authorized: {message.rstrip('.')}. "
                              "Staff: ask the shopper for another card, retry, or refund.")
             return False
@@ -857,7 +889,7 @@ class OrderWorkflow:
             self.captured_by[new_key] = self.refunded_by[new_key] = 0
         self.authorized_cents = amount
         self.authorized_at = workflow.now()
-        self._entry("authorize", key, new_key, amount, result.status)
+        self._entry("authorize", key, new_key, amount, result.status, actor=actor)
         await self._record()
         return True
 
@@ -865,7 +897,8 @@ class OrderWorkflow:
         self.payment_hold_reason = reason
         await self._record()
 
-    async def _refund_payment(self, amount: int, key_stem: str, options: dict | None = None) -> None:
+    async def _refund_payment(self, amount: int, key_stem: str, options: dict | None = None, actor: str = "",
+                              reason: str = "") -> None:
         """Refund `amount` over the authorizations holding captures, newest first, one call each."""
         left, count = amount, 0
         for authorization in reversed(self.authorizations):
@@ -881,19 +914,19 @@ class OrderWorkflow:
                     **(options or PAYMENT_CALL))
             except ActivityError as error:
                 message = _failure(error)[1]
-                self._entry("refund", key, authorization, part, "failed", message=message)
+                self._entry("refund", key, authorization, part, "failed", message=message, actor=actor, reason=reason)
                 await self._record()
                 raise _refusal(f"The refund failed after {_dollars(amount - left)} of {_dollars(amount)}: "
                                f"{message}", OrderErrors.INVALID_REQUEST) from None
             self.refunded_by[authorization] += part
             self.refunded_cents += part
             left -= part
-            self._entry("refund", key, authorization, part, result.status)
+            self._entry("refund", key, authorization, part, result.status, actor=actor, reason=reason)
 
     def _entry(self, kind: str, key: str, authorization: str, amount: int, status: str, supplier_order_id: str = "",
-               message: str = "") -> None:
+               message: str = "", actor: str = "", reason: str = "") -> None:
         self.payments.append(PaymentEntry(kind, key, authorization, amount, status, workflow.now().isoformat(),
-                                          supplier_order_id, message))
+                                          supplier_order_id, message, actor, reason))
 
     # -- records, emails, the detail ---------------------------------------------------------------
     async def _record(self, transition: Transition | None = None) -> None:

@@ -1,6 +1,7 @@
 """The cart's branches, recorded from real runs (time-skipping server, real activities and stores) and
-replayed: persist, continue-as-new, idle expiry, a refusal. With RECORD_HISTORIES=1 each run is saved
-as tests/histories/cart_<branch>.json, which tests/test_replay.py replays with every other history.
+replayed: persist, continue-as-new, idle expiry, a refusal, staff ending a cart. With RECORD_HISTORIES=1
+each run is saved as tests/histories/cart_<branch>.json, which tests/test_replay.py replays with every
+other history.
 
 tests/histories/cart_expiry_before_patch.json was recorded before the idle expiry waited for its
 update handlers (`workflow.patched`): it must keep replaying on the old branch.
@@ -31,6 +32,7 @@ from cart.contracts import (
     CartSettings,
     CartStatus,
     CartView,
+    EndCart,
     SetQuantity,
     cart_workflow_id,
 )
@@ -38,7 +40,7 @@ from cart.workflows import EXPIRY_WAITS_FOR_HANDLERS, CartWorkflow
 from commerce.temporal import binary_path
 from inventory.contracts import InventoryActivities
 from tests.histories import HISTORY_DIR, record
-from tests.stock_helpers import fresh_sku
+from tests.stock_helpers import fresh_sku, levels
 
 
 @pytest.fixture(scope="module")
@@ -162,8 +164,35 @@ async def test_a_refused_add_is_recorded_and_replays(env, skus):
     assert await _replays(history)
 
 
+async def test_staff_end_a_cart_its_holds_are_released_its_run_ends_and_it_replays(env, skus):
+    shirt, mug = skus(), skus()
+    handle = await _cart(env)
+    added = await _add(handle, shirt, 2)
+    await _add(handle, mug, 1)
+
+    with pytest.raises(WorkflowUpdateFailedError) as refused:  # rejected before it reaches history
+        await handle.execute_update(CartWorkflow.end_cart, EndCart("grace", "  "), result_type=CartView)
+    ended = await handle.execute_update(CartWorkflow.end_cart, EndCart("grace", "abandoned"), id="end-1",
+                                        result_type=CartView)
+    result = await handle.result()
+
+    assert added.updated_at and ended.updated_at >= added.updated_at
+    assert refused.value.cause.type == CartErrors.INVALID_REQUEST
+    assert ended.status == result.status == CartStatus.ENDED
+    assert result.message == ended.message == "Ended by grace: abandoned"
+    assert {line.sku: line.quantity for line in result.lines} == {shirt: 2, mug: 1}
+    assert levels(shirt)[1:] == (0, {}) and levels(mug)[1:] == (0, {})
+    history = await record(handle, "cart_ended")
+    accepted = [event for event in history.events
+                if event.HasField("workflow_execution_update_accepted_event_attributes")]
+    assert len(accepted) == 3  # the two adds and the end: the rejected end left no trace
+    assert {InventoryActivities.RELEASE_HOLDS, CartActivities.SAVE_SNAPSHOT} <= set(_activities(history))
+    assert _has(history, "workflow_execution_completed_event_attributes")
+    assert await _replays(history)
+
+
 @pytest.mark.parametrize("name", ["cart", "cart_persist", "cart_continue_as_new", "cart_expiry_before_patch",
-                                  "cart_expiry", "cart_out_of_stock"])
+                                  "cart_expiry", "cart_out_of_stock", "cart_ended"])
 async def test_each_recorded_cart_branch_replays(name):
     path = HISTORY_DIR / f"{name}.json"
     history = WorkflowHistory.from_json(name, path.read_text())

@@ -39,12 +39,18 @@ ROLES = {
 
 
 def create_roles(apps, schema_editor):
+    ensure_roles(apps, schema_editor.connection.alias)
+
+
+def ensure_roles(apps, using: str = "default") -> None:
+    """Make the roles (and the permissions they need) where they are missing; an existing group
+    keeps its permissions and gains any of its role's it lacks."""
     # The console's models are Cassandra models with no SQL migrations: their content types and
     # permissions are made from the live app registry.
     for label in sorted({app for permissions in ROLES.values() for app, _ in permissions}):
         config = global_apps.get_app_config(label)
-        create_contenttypes(config, verbosity=0, using=schema_editor.connection.alias)
-        create_permissions(config, verbosity=0, using=schema_editor.connection.alias)
+        create_contenttypes(config, verbosity=0, using=using)
+        create_permissions(config, verbosity=0, using=using)
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, wanted in ROLES.items():
