@@ -29,13 +29,13 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TextIO
 
 from asgiref.sync import async_to_sync
 from cassandra import DriverException
 from cassandra.cluster import NoHostAvailable
-from elasticsearch import ApiError, NotFoundError, TransportError
+from elasticsearch import ApiError, TransportError
 from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
@@ -56,7 +56,7 @@ from fulfillment.contracts import (
     SupplierOrderView,
     supplier_order_workflow_id,
 )
-from orders import history, projection, store
+from orders import history, listing, projection, store
 from orders.contracts import (
     MAX_ACTOR_LENGTH,
     MAX_NOTE_LENGTH,
@@ -78,6 +78,7 @@ from orders.contracts import (
     order_workflow_id,
 )
 from orders.documents import OrderDocument
+from orders.listing import OrderFilters, OrderListUnavailable, OrderSummary, search_orders
 from orders.numbers import normalize_order_number
 
 logger = logging.getLogger(__name__)
@@ -85,8 +86,7 @@ logger = logging.getLogger(__name__)
 QUERY_TIMEOUT = timedelta(seconds=10)
 # An update waits for its handler, and cancel and refund run payment activities inside it.
 UPDATE_TIMEOUT = timedelta(seconds=30)
-MAX_LISTED = 200
-MAX_QUERY_LENGTH = 100
+MAX_LISTED = listing.MAX_PAGE_SIZE
 MAX_ACTION_ID_LENGTH = 100
 MAX_SKUS = 100
 MAX_SKU_LENGTH = 64
@@ -128,27 +128,6 @@ class ActionRefused(StaffError):
 
 class OrdersUnavailable(StaffError):
     pass
-
-
-@dataclass(frozen=True)
-class OrderSummary:
-    """A row of the staff's order list, as the `orders` index holds it."""
-
-    order_number: str
-    status: str
-    email: str
-    customer_name: str
-    placed_at: str
-    updated_at: str
-    total_cents: int
-    item_count: int
-    suppliers: tuple[str, ...] = ()
-    supplier_order_stages: tuple[str, ...] = ()
-    needs_approval: bool = False
-    payment_hold: bool = False
-    captured_cents: int = 0
-    refunded_cents: int = 0
-    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -353,54 +332,15 @@ def refundable_skus(detail: OrderDetail) -> tuple[str, ...]:
     return tuple(skus)
 
 
-def _iso(value) -> str:
-    """A date of a hit as ISO text (the document class hands dates back as datetimes)."""
-    if isinstance(value, datetime):
-        return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).isoformat()
-    return value or ""
-
-
-def _summary(source: dict) -> OrderSummary:
-    return OrderSummary(
-        order_number=source.get("order_number", ""), status=source.get("status", ""),
-        email=source.get("email", ""), customer_name=source.get("customer_name", ""),
-        placed_at=_iso(source.get("placed_at")), updated_at=_iso(source.get("updated_at")),
-        total_cents=int(source.get("total_cents") or 0), item_count=int(source.get("item_count") or 0),
-        suppliers=tuple(source.get("suppliers") or ()),
-        supplier_order_stages=tuple(source.get("supplier_order_stages") or ()),
-        needs_approval=bool(source.get("needs_approval")), payment_hold=bool(source.get("payment_hold")),
-        captured_cents=int(source.get("captured_cents") or 0), refunded_cents=int(source.get("refunded_cents") or 0),
-        version=int(source.get("version") or 0))
-
-
 def list_orders(status: str | None = None, query: str | None = None, limit: int = 50) -> list[OrderSummary]:
     """Orders from the `orders` index, newest first: of one status, and/or matching `query` (an order
-    number, an email address, or words of the customer's name). At most `limit` (1..200).
-    ValueError for an unknown status; OrdersUnavailable when Elasticsearch does not answer."""
-    if status and status not in OrderStatus.ALL:
-        raise ValueError(f"unknown status {status!r}; choose from {', '.join(OrderStatus.ALL)}")
-    limit = max(1, min(int(limit), MAX_LISTED))
-    search = OrderDocument.search()
-    if status:
-        search = search.filter("term", status=status)
-    query = (query or "").strip()[:MAX_QUERY_LENGTH]
-    if query:
-        should = [{"term": {"email": query.lower()}},
-                  {"match": {"customer_name": {"query": query, "operator": "and"}}},
-                  {"prefix": {"order_number": query.upper()}}]
-        number = normalize_order_number(query)
-        if number:
-            should.append({"term": {"order_number": number}})
-        search = search.query("bool", should=should, minimum_should_match=1)
-    search = search.sort({"placed_at": {"order": "desc"}}, {"order_number": {"order": "asc"}})[:limit]
+    number or its beginning, an email address, or words of the customer's name). At most `limit`
+    (1..200). ValueError for an unknown status; OrdersUnavailable when Elasticsearch does not answer."""
     try:
-        response = search.execute()
-    except NotFoundError:
-        return []  # not indexed yet: `manage.py create_indices` / `reindex orders`
-    except (TransportError, ApiError) as error:
-        logger.warning("orders: elasticsearch unavailable: %s", error)
-        raise OrdersUnavailable("The order list (Elasticsearch) is not answering just now.") from error
-    return [_summary(hit.to_dict()) for hit in response]
+        page = search_orders(OrderFilters(query=query or "", status=status or ""), page_size=limit)
+    except OrderListUnavailable as error:
+        raise OrdersUnavailable(str(error)) from error
+    return list(page.rows)
 
 
 # -- actions --------------------------------------------------------------------------------------
