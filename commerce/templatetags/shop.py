@@ -1,6 +1,9 @@
-"""Template helpers shared by every page: money, and links that change one query parameter."""
+"""Template helpers shared by every page: money, instants, and links that change one query parameter."""
+
+from datetime import UTC, datetime
 
 from django import template
+from django.utils import timezone
 
 from commerce.money import format_cents
 
@@ -10,6 +13,17 @@ register = template.Library()
 @register.filter
 def money(cents) -> str:
     return format_cents(int(cents))
+
+
+@register.filter
+def instant(text):
+    """An ISO 8601 instant (as contracts carry them) as a datetime in the site's time zone, for `|date`;
+    "" for empty or unreadable text."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return ""
+    return timezone.localtime(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 @register.simple_tag(takes_context=True)
