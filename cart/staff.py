@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import logging
 import re
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ from cart.contracts import (
     cart_id_of,
     cart_workflow_id,
 )
+from commerce.instants import parse_instant
 from commerce.temporal import get_client
 
 logger = logging.getLogger(__name__)
@@ -64,6 +66,7 @@ ROW_QUERY_SECONDS = 3.0
 QUERY_TIMEOUT = timedelta(seconds=5)
 # Ending releases the holds (an activity) inside the update.
 UPDATE_TIMEOUT = timedelta(seconds=30)
+RUN_CLOSE_SECONDS = 5
 MAX_PAGE_TOKEN_LENGTH = 2000
 _CART_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 _RUN_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
@@ -107,7 +110,7 @@ class CartRun:
 
     @property
     def updated_at(self) -> datetime | None:
-        return _instant(self.cart.updated_at) if self.cart else None
+        return parse_instant(self.cart.updated_at) if self.cart else None
 
     @property
     def status_label(self) -> str:
@@ -130,12 +133,6 @@ class EndOutcome:
     cart: CartView
     applied: bool  # False: the cart had already been ended (this action sent again, or another's)
 
-
-def _instant(text: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text) if text else None
-    except ValueError:
-        return None
 
 
 async def _client():
@@ -303,6 +300,10 @@ async def _end(cart_id: str, run_id: str, request: EndCart, update_id: str) -> E
         if error.status == RPCStatusCode.NOT_FOUND:  # the run closed meanwhile
             return await _closed_run(handle)
         raise _unavailable(error, "end") from error
+    # The run finishes right after the update completes (one more workflow task): wait for that
+    # briefly, so the pages staff see next no longer list the cart as running.
+    with contextlib.suppress(TimeoutError, RPCError, WorkflowFailureError):
+        await asyncio.wait_for(handle.result(follow_runs=False), timeout=RUN_CLOSE_SECONDS)
     return EndOutcome(view, applied=True)
 
 

@@ -20,6 +20,7 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowQueryFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
+from commerce.instants import parse_instant
 from commerce.temporal import get_client
 from inventory import services
 from inventory.catalog.search import MAX_RESULT_WINDOW
@@ -165,11 +166,11 @@ class ReindexRun:
 
     @property
     def started(self) -> datetime | None:
-        return _moment(self.progress.started_at)
+        return parse_instant(self.progress.started_at)
 
     @property
     def finished(self) -> datetime | None:
-        return _moment(self.progress.finished_at)
+        return parse_instant(self.progress.finished_at)
 
 
 @dataclass(frozen=True)
@@ -182,12 +183,6 @@ class ReindexStart:
 def _iso(moment: datetime | None) -> str:
     return moment.isoformat() if moment else ""
 
-
-def _moment(text: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text) if text else None
-    except ValueError:
-        return None
 
 
 async def _client():

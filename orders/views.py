@@ -10,7 +10,7 @@ The shopper sees who moved an order only as "the shop": a staff member's usernam
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.http import Http404
 from django.shortcuts import render
@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from checkout.contracts import CheckoutLine
+from commerce.instants import parse_instant
 from commerce.views import unavailable
 from orders import services
 from orders.contracts import Actor, OrderStatus, OrderView, SupplierOrderStage, SupplierOrderState, Transition
@@ -37,13 +38,6 @@ _TRACKED = (SupplierOrderStage.SHIPPED, SupplierOrderStage.DELIVERED)
 def status_label(status: str) -> str:
     return OrderStatus.LABELS.get(status) or status.replace("_", " ").capitalize()
 
-
-def _instant(iso: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(iso)
-    except (TypeError, ValueError):
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 @dataclass(frozen=True)
@@ -94,13 +88,13 @@ _REASONS_SHOWN = (OrderStatus.CANCELLED, OrderStatus.REFUNDED)
 
 
 def _timeline(order: OrderView, history: tuple[Transition, ...]) -> list[TimelineEntry]:
-    entries = [TimelineEntry(status=t.to_status, label=status_label(t.to_status), at_iso=t.at, at=_instant(t.at),
+    entries = [TimelineEntry(status=t.to_status, label=status_label(t.to_status), at_iso=t.at, at=parse_instant(t.at),
                              reason=t.reason if t.to_status in _REASONS_SHOWN else "",
                              by_the_shop=t.actor not in _MACHINE_ACTORS)
                for t in history]
     if not entries:  # the checkout wrote the order; the order workflow has not recorded it yet
         entries.append(TimelineEntry(status=OrderStatus.PLACED, label=status_label(OrderStatus.PLACED),
-                                     at_iso=order.placed_at, at=_instant(order.placed_at), reason="",
+                                     at_iso=order.placed_at, at=parse_instant(order.placed_at), reason="",
                                      by_the_shop=False))
     return entries
 
@@ -127,7 +121,7 @@ def _shipments(order: OrderView, states: tuple[SupplierOrderState, ...]) -> list
             lines=tuple(lines[i] for i in state.plan.line_indexes if isinstance(i, int) and 0 <= i < len(lines)),
             tracking_number=state.tracking_number if shipped else "",
             carrier=state.carrier if shipped else "",
-            updated_iso=state.updated_at, updated_at=_instant(state.updated_at)))
+            updated_iso=state.updated_at, updated_at=parse_instant(state.updated_at)))
     return shipments
 
 
@@ -164,7 +158,7 @@ def order_detail(request, order_number):
     return _private(render(request, "orders/detail.html", {
         "order": order,
         "status_label": status_label(order.status),
-        "placed_at": _instant(order.placed_at),
+        "placed_at": parse_instant(order.placed_at),
         "timeline": _timeline(order, page.history),
         "shipments": _shipments(order, page.shipments),
         "refresh_seconds": REFRESH_SECONDS if order.status not in OrderStatus.FINAL else 0,
@@ -181,7 +175,7 @@ def order_list(request):
     except services.OrdersUnavailable as exc:
         return unavailable(request, exc.message)
     rows = [OrderRow(order_number=order.order_number, path=services.order_path(order.order_number),
-                     placed_iso=order.placed_at, placed_at=_instant(order.placed_at), status=order.status,
+                     placed_iso=order.placed_at, placed_at=parse_instant(order.placed_at), status=order.status,
                      status_label=status_label(order.status), total_cents=order.totals.total_cents,
                      item_count=sum(line.quantity for line in order.lines))
             for order in orders]

@@ -25,6 +25,7 @@ from commerce.temporal import connect
 from commerce.workers import run_workers
 from inventory.catalog.generator import generate_catalog
 from inventory.catalog.store import clear_catalog, write_catalog
+from tests.outages import elasticsearch_unreachable
 
 FAST_TESTS = Path(__file__).parent / "fast"
 
@@ -48,6 +49,13 @@ def django_db_setup(local_stack, django_db_setup):
     """The test database needs the stack first: `migrate` also syncs the Cassandra keyspace, and
     pytest-django's autouse db fixture runs before `_stack_unless_fast` on a machine with no stack."""
     yield
+
+
+@pytest.fixture
+def elasticsearch_down():
+    """Elasticsearch unreachable for this test (tests.outages)."""
+    with elasticsearch_unreachable():
+        yield
 
 
 @pytest.fixture(scope="session")

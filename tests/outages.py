@@ -9,6 +9,10 @@ from contextlib import contextmanager
 
 from cassandra.cqlengine import connection as cqlengine
 from django.conf import settings
+from elasticsearch import Elasticsearch
+from elasticsearch.dsl.connections import connections as es_connections
+
+from inventory import services
 
 
 def closed_port() -> int:
@@ -36,3 +40,19 @@ def cassandra_unreachable() -> Iterator[None]:
         cqlengine._connections.update(saved)
         if down.cluster is not None:
             down.cluster.shutdown()
+
+
+@contextmanager
+def elasticsearch_unreachable() -> Iterator[None]:
+    """The Elasticsearch client of the documents and of `commerce.search.es()` reaches a closed port
+    until the block ends; the storefront's cached collections are dropped on both sides, or a good
+    read cached before would hide the outage."""
+    original = es_connections.get_connection("default")
+    es_connections.add_connection(
+        "default", Elasticsearch(f"http://127.0.0.1:{closed_port()}", request_timeout=2, max_retries=0))
+    services._collections_cache = None
+    try:
+        yield
+    finally:
+        es_connections.add_connection("default", original)
+        services._collections_cache = None

@@ -8,8 +8,6 @@ from collections import Counter
 import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.admin.models import LogEntry
-from elasticsearch import Elasticsearch
-from elasticsearch.dsl.connections import connections as es_connections
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.service import RPCError
 
@@ -26,7 +24,6 @@ from inventory.contracts import (
 from inventory.models import Product
 from tests.console_helpers import logged_in, shopper
 from tests.histories import record
-from tests.outages import closed_port
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("catalog", "workers_in_thread")]
 
@@ -124,17 +121,6 @@ def support(client):
     return logged_in(client, "catalog-support", "Support")
 
 
-@pytest.fixture
-def elasticsearch_down():
-    original = es_connections.get_connection("default")
-    es_connections.add_connection(
-        "default", Elasticsearch(f"http://127.0.0.1:{closed_port()}", request_timeout=2, max_retries=0))
-    services._collections_cache = None
-    try:
-        yield
-    finally:
-        es_connections.add_connection("default", original)
-        services._collections_cache = None
 
 
 @pytest.fixture

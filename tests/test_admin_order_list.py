@@ -17,21 +17,14 @@ from asgiref.sync import async_to_sync
 from django.contrib.admin.models import LogEntry
 from django.test import override_settings
 from django.utils import timezone
-from elasticsearch import Elasticsearch
-from elasticsearch.dsl.connections import connections as es_connections
 
-from checkout import payments
-from checkout.contracts import Address, AuthorizeRequest, CheckoutLine, Totals
 from commerce.search import es, index_name
 from commerce.temporal import get_client
-from inventory import stock
 from orders import history, listing, staff
-from orders import store as order_store
 from orders.admin import order_list
 from orders.contracts import TASK_QUEUE, OrderInput, OrderStatus, OrderWorkflows, order_workflow_id
-from orders.numbers import new_order_number
 from tests.console_helpers import logged_in, shopper
-from tests.outages import closed_port
+from tests.order_helpers import placed_order
 from tests.stock_helpers import fresh_sku
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog", "workers_in_thread")]
@@ -61,24 +54,7 @@ def _sku_source(products):
 
 
 def _place(sku: str, unit_cents: int, quantity: int, name: str, email: str, placed_at: datetime) -> OrderInput:
-    number = new_order_number(uuid.uuid4().int >> 78)
-    checkout_id = f"checkout-list-{number}"
-    rid = f"{checkout_id}-{sku}"
-    stock.hold(rid, sku, quantity, datetime.now(UTC) + timedelta(hours=1))
-    stock.confirm(rid, sku)
-    total = unit_cents * quantity
-    card = payments.tokenize("4242424242424242", 12, datetime.now(UTC).year + 2, "123", name)
-    authorization_key = f"{checkout_id}/payment-1"
-    payments.authorize(AuthorizeRequest(authorization_key, card.token, total))
-    moment = placed_at.astimezone(UTC)
-    order = OrderInput(
-        order_number=number, checkout_id=checkout_id, cart_id=f"cart-{number}", email=email, customer_id="",
-        shipping_address=Address(email, name, "1 Main St", "", "Arlington", "VA", "22201"),
-        shipping_method="standard",
-        lines=(CheckoutLine(sku, "a-product", "A product", "Blue", "M", unit_cents, quantity, "", rid),),
-        totals=Totals(total, 0, 0, 0, total), payment_authorization_key=authorization_key, card_brand=card.brand,
-        card_last4=card.last4, placed_at=moment.replace(microsecond=moment.microsecond // 1000 * 1000).isoformat())
-    order_store.write_order(order)
+    order = placed_order(sku, quantity, unit_cents, email, name, placed_at)
     async_to_sync(_start)(order)
     return order
 
@@ -443,15 +419,6 @@ def test_staff_without_the_view_permission_see_no_order_tiles(client):
     assert "Awaiting approval" not in page and "Orders today" not in page
 
 
-@pytest.fixture
-def elasticsearch_down():
-    original = es_connections.get_connection("default")
-    es_connections.add_connection(
-        "default", Elasticsearch(f"http://127.0.0.1:{closed_port()}", request_timeout=2, max_retries=0))
-    try:
-        yield
-    finally:
-        es_connections.add_connection("default", original)
 
 
 def test_with_elasticsearch_down_the_list_says_so_and_the_tiles_show_no_figure(support, elasticsearch_down):

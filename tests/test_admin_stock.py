@@ -18,15 +18,13 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
-from elasticsearch import Elasticsearch
-from elasticsearch.dsl.connections import connections as es_connections
 
 from cart import services as cart_services
 from inventory import stock
 from inventory.documents import ProductDocument
 from inventory.models import StockChangeRecord
 from tests.console_helpers import logged_in
-from tests.outages import cassandra_unreachable, closed_port
+from tests.outages import cassandra_unreachable
 from tests.stock_helpers import fresh_sku, levels
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("catalog", "workers_in_thread")]
@@ -353,15 +351,6 @@ def test_staff_who_may_not_see_stock_get_no_low_stock_tile(client):
 
 # -- stores that are down ---------------------------------------------------------------------
 
-@pytest.fixture
-def elasticsearch_down():
-    original = es_connections.get_connection("default")
-    es_connections.add_connection(
-        "default", Elasticsearch(f"http://127.0.0.1:{closed_port()}", request_timeout=2, max_retries=0))
-    try:
-        yield
-    finally:
-        es_connections.add_connection("default", original)
 
 
 def test_with_elasticsearch_down_the_list_says_so_and_a_skus_page_still_works(keeper, catalog, elasticsearch_down):

@@ -6,15 +6,12 @@ Cassandra with no actions."""
 import asyncio
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import pytest
 from asgiref.sync import sync_to_async
 
-from checkout import payments
-from checkout.contracts import Address, AuthorizeRequest, CheckoutLine, Totals
 from commerce.search import es, index_name
-from inventory import stock
 from orders import history, projection, staff
 from orders import store as order_store
 from orders.contracts import (
@@ -30,6 +27,7 @@ from orders.contracts import (
     order_workflow_id,
 )
 from orders.numbers import new_order_number
+from tests.order_helpers import placed_order
 from tests.stock_helpers import fresh_sku
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("catalog")]
@@ -59,35 +57,6 @@ def sku(catalog):
         return variant.sku
 
     return take
-
-
-def _now_to_the_millisecond() -> datetime:
-    """Cassandra keeps instants to the millisecond: an order read back from it equals the one placed."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-def placed_order(sku: str, quantity: int = 1, unit_cents: int = 2500, email: str = "grace@example.com",
-                 name: str = "Grace Hopper") -> OrderInput:
-    """What a checkout leaves behind: the hold confirmed, the payment authorized, the rows written."""
-    number = new_order_number(uuid.uuid4().int >> 78)
-    checkout_id = f"checkout-staff-{number}-1"
-    rid = f"{checkout_id}-{sku}"
-    stock.hold(rid, sku, quantity, datetime.now(UTC) + timedelta(hours=1))
-    stock.confirm(rid, sku)
-    total = unit_cents * quantity
-    card = payments.tokenize("4242424242424242", 12, datetime.now(UTC).year + 2, "123", name)
-    authorization_key = f"{checkout_id}/payment-1"
-    payments.authorize(AuthorizeRequest(authorization_key, card.token, total))
-    order = OrderInput(
-        order_number=number, checkout_id=checkout_id, cart_id=f"cart-{number}", email=email, customer_id="",
-        shipping_address=Address(email, name, "1 Main St", "", "Arlington", "VA", "22201"),
-        shipping_method="standard",
-        lines=(CheckoutLine(sku, "a-product", "A product", "Blue", "M", unit_cents, quantity, "", rid),),
-        totals=Totals(total, 0, 0, 0, total), payment_authorization_key=authorization_key,
-        card_brand=card.brand, card_last4=card.last4, placed_at=_now_to_the_millisecond().isoformat())
-    order_store.write_order(order)
-    return order
 
 
 async def start_order(temporal_client, sku: str, **kwargs) -> tuple[OrderInput, object]:

@@ -6,26 +6,12 @@ import json
 import re
 
 import pytest
-from elasticsearch import Elasticsearch
-from elasticsearch.dsl.connections import connections as es_connections
 
-from inventory import services
-from tests.outages import cassandra_unreachable, closed_port
+from tests.outages import cassandra_unreachable
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog")]
 
 
-@pytest.fixture
-def elasticsearch_down():
-    original = es_connections.get_connection("default")
-    es_connections.add_connection(
-        "default", Elasticsearch(f"http://127.0.0.1:{closed_port()}", request_timeout=2, max_retries=0))
-    services._collections_cache = None  # or the collections cached from a good read would hide the outage
-    try:
-        yield
-    finally:
-        es_connections.add_connection("default", original)
-        services._collections_cache = None
 
 
 @pytest.fixture

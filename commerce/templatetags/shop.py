@@ -1,10 +1,9 @@
 """Template helpers shared by every page: money, instants, and links that change one query parameter."""
 
-from datetime import UTC, datetime
-
 from django import template
 from django.utils import timezone
 
+from commerce.instants import parse_instant
 from commerce.money import format_cents
 
 register = template.Library()
@@ -19,11 +18,8 @@ def money(cents) -> str:
 def instant(text):
     """An ISO 8601 instant (as contracts carry them) as a datetime in the site's time zone, for `|date`;
     "" for empty or unreadable text."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except (TypeError, ValueError):
-        return ""
-    return timezone.localtime(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    moment = parse_instant(text)
+    return timezone.localtime(moment) if moment else ""
 
 
 @register.simple_tag(takes_context=True)

@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
@@ -30,6 +30,7 @@ from commerce.console import (
     page_context,
     require,
 )
+from commerce.instants import parse_instant
 from orders import listing, staff
 from orders.contracts import OrderStatus
 from orders.numbers import MAX_INPUT_LENGTH, normalize_order_number
@@ -139,22 +140,9 @@ class Row:
     selectable: bool  # offered for bulk approve
 
 
-def _order_url(number: str) -> str:
-    try:
-        return reverse("admin:orders_order_change", args=[number])
-    except NoReverseMatch:  # the order page is not wired in (yet): the number without a link
-        return ""
-
-
-def _placed(iso: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(iso) if iso else None
-    except ValueError:
-        return None
-
 
 def _rows(page: listing.OrderPage, can_approve: bool) -> list[Row]:
-    return [Row(order, _placed(order.placed_at), _order_url(order.order_number),
+    return [Row(order, parse_instant(order.placed_at), reverse("admin:orders_order_change", args=[order.order_number]),
                 OrderStatus.LABELS.get(order.status, order.status), can_approve and order.needs_approval)
             for order in page.rows]
 
