@@ -1,7 +1,11 @@
-"""A fixed-window rate limit on Django's cache: `cache.add` opens a window, `cache.incr` counts in it.
+"""A fixed-window rate limit on Django's shared cache (settings.CACHES), counted with `add` alone.
 
-Both are atomic in the cache backends Django ships (and in a shared cache such as Redis or
-Memcached), so concurrent requests never lose a count.
+The window's n-th allowed request claims the key `...:{n}` with `cache.add`, which is atomic in
+every backend (in the SQL table the key is the primary key), so of two requests racing for one slot
+one wins and the other takes the next: never more than `limit` in a window, across all processes.
+`cache.incr` is not used: in the database cache it is a read then a write, and two processes would
+both count 5 -> 6. A hint key remembers the next free slot, so a request costs a read, one `add` and
+a write, and a refused one a single read; a stale hint only costs an extra `add` or two.
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ async def allow(action: str, client: str, limit: int, window_seconds: int = 60) 
     """Count one `action` by `client` in the current window; False once it passes `limit`."""
     window = int(time.time()) // window_seconds
     key = f"ratelimit:{action}:{client}:{window}"
-    # The key outlives its window a little, so it cannot vanish between the add and the incr.
-    await cache.aadd(key, 0, timeout=window_seconds * 2)
-    try:
-        count = await cache.aincr(key)
-    except ValueError:  # evicted in between: this is the window's first count
-        await cache.aset(key, 1, timeout=window_seconds * 2)
-        count = 1
-    return count <= limit
+    # Keys outlive their window a little, so none vanishes while the window is still counted.
+    timeout = window_seconds * 2
+    start = slot = max(1, await cache.aget(f"{key}:next", 1))
+    while slot <= limit:
+        if await cache.aadd(f"{key}:{slot}", True, timeout=timeout):
+            await cache.aset(f"{key}:next", slot + 1, timeout=timeout)
+            return True
+        slot += 1
+    if start <= limit:  # the hint was stale: every slot is taken, so the next refusal costs one read
+        await cache.aset(f"{key}:next", slot, timeout=timeout)
+    return False

@@ -115,7 +115,7 @@ async def test_the_cart_page_answers_503_and_never_an_empty_cart_while_the_cart_
     fresh_sku(10, sku=variant.sku)
     async with _workers(temporal_client):
         await async_client.post("/cart/add/", {"sku": variant.sku, "quantity": 1, "nonce": uuid.uuid4().hex})
-        cart_id = (await async_client.asession())["cart_id"]
+        cart_id = await (await async_client.asession()).aget("cart_id")
 
     page = await async_client.get("/cart/")
     nonce = uuid.uuid4().hex
