@@ -27,7 +27,7 @@ from checkout.contracts import (
     SubmitRequest,
 )
 from commerce.temporal import get_client
-from identity.services import store_config
+from identity.services import astore_config
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ async def _update(workflow_id: str, update: str, arg=None, result_type=CheckoutV
 async def begin(cart_id: str, customer_id: str = "") -> CheckoutView:
     """Start a checkout of the cart (or find the one running): the cart holds every line again."""
     cart = await _update(cart_workflow_id(cart_id), CartUpdates.BEGIN_CHECKOUT,
-                         BeginCheckout(store_config(), customer_id), result_type=CartView,
+                         BeginCheckout(await astore_config(), customer_id), result_type=CartView,
                          update_id=f"begin-checkout-{uuid.uuid4().hex}")
     view = await get(cart.checkout_id)
     if view is None:

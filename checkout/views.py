@@ -14,7 +14,7 @@ from checkout import services
 from checkout.contracts import Address, CheckoutStep, ShippingChoice
 from checkout.forms import PaymentForm, ShippingForm, SubmitForm
 from commerce.views import unavailable
-from identity.services import store_config
+from identity.services import astore_config
 from orders.services import remember_placed_order
 
 CART_SESSION_KEY = "cart_id"
@@ -70,11 +70,11 @@ async def _remember_completed(request, view) -> None:
     await remember_placed_order(request.session, view.order_number)
 
 
-def _page(request, template: str, view, status: int = 200, **context):
+async def _page(request, template: str, view, status: int = 200, **context):
     steps = [(step, STEP_PAGES[step], CheckoutStep.FORM_STEPS.index(step)) for step in CheckoutStep.FORM_STEPS]
     current = CheckoutStep.FORM_STEPS.index(view.step) if view.step in CheckoutStep.FORM_STEPS else len(steps)
     return render(request, template, {"checkout": view, "steps": steps, "current_index": current,
-                                      "config": store_config(), **context}, status=status)
+                                      "config": await astore_config(), **context}, status=status)
 
 
 async def _call(request, call, fallback: str):
@@ -104,7 +104,7 @@ async def shipping(request):
     view, elsewhere = await _checkout(request, "shipping")
     if elsewhere:
         return elsewhere
-    config = store_config()
+    config = await astore_config()
     if request.method == "POST":
         form = ShippingForm(request.POST, methods=config.shipping_methods)
         if form.is_valid():
@@ -115,11 +115,11 @@ async def shipping(request):
             view, refused = await _call(request, lambda: services.set_shipping(view.checkout_id, choice),
                                         "checkout:shipping")
             return refused or _to_step(view)
-        return _page(request, "checkout/shipping.html", view, form=form, status=400)
+        return await _page(request, "checkout/shipping.html", view, form=form, status=400)
     initial = {"shipping_method": config.shipping_methods[0].code, "country": "US"}
     if view.shipping:
         initial.update(vars(view.shipping.address), shipping_method=view.shipping.shipping_method)
-    return _page(request, "checkout/shipping.html", view, form=ShippingForm(initial=initial,
+    return await _page(request, "checkout/shipping.html", view, form=ShippingForm(initial=initial,
                                                                              methods=config.shipping_methods))
 
 
@@ -144,8 +144,8 @@ async def payment(request):
         form.data = form.data.copy()
         for field in ("card_number", "cvc"):
             form.data[field] = ""
-        return _page(request, "checkout/payment.html", view, form=form)
-    return _page(request, "checkout/payment.html", view, form=PaymentForm())
+        return await _page(request, "checkout/payment.html", view, form=form)
+    return await _page(request, "checkout/payment.html", view, form=PaymentForm())
 
 
 @require_GET
@@ -153,7 +153,7 @@ async def review(request):
     view, elsewhere = await _checkout(request, "review")
     if elsewhere:
         return elsewhere
-    return _page(request, "checkout/review.html", view, nonce=uuid.uuid4().hex)
+    return await _page(request, "checkout/review.html", view, nonce=uuid.uuid4().hex)
 
 
 @require_POST
@@ -191,7 +191,7 @@ async def processing(request):
     view, elsewhere = await _checkout(request, "processing")
     if elsewhere:
         return elsewhere
-    return _page(request, "checkout/processing.html", view)
+    return await _page(request, "checkout/processing.html", view)
 
 
 @require_GET
@@ -201,4 +201,4 @@ async def complete(request):
     if view is None or view.step != CheckoutStep.COMPLETE:
         return redirect("cart")
     order_url = reverse("orders:detail", args=[view.order_number])
-    return _page(request, "checkout/complete.html", view, order_url=order_url)
+    return await _page(request, "checkout/complete.html", view, order_url=order_url)

@@ -215,6 +215,8 @@ DROPSHIP_POLL_SECONDS = env_float("DROPSHIP_POLL_SECONDS", 5.0)
 DROPSHIP_FAILURE_RATE = env_float("DROPSHIP_FAILURE_RATE", 0.2, high=0.9)
 
 SHOP_NAME = env_str("SHOP_NAME", "Heron & Co.")
+# How stale a web process's copy of the store configuration may be (identity/config.py).
+STORE_CONFIG_REFRESH_SECONDS = env_float("STORE_CONFIG_REFRESH_SECONDS", 5.0)
 # Where the shop is reached from outside: links in emails.
 SHOP_BASE_URL = env_str("SHOP_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -252,13 +254,36 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 WHITENOISE_MAX_AGE = env_int("STATIC_MAX_AGE", 3600)
 
-# Sessions live in a signed cookie: no database write on every cart change (the session holds only
-# the cart id, its item count and, later, the shopper's guest orders; nothing secret).
-SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+# Sessions live server-side in the SQL database (Django's db backend; SQLite locally, PostgreSQL in
+# docker-compose), seen by every web process: logging out deletes the row, so the old cookie no
+# longer signs in or carries the cart. Not in Cassandra: the shop's pages (and their cart count) keep
+# working while Cassandra is down, as they did with signed cookies. `manage.py clearsessions` drops
+# expired rows.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
-# A signed-cookie session is refused once older than this, whatever expiry a view set: it must
-# outlive an idle cart, whose id it carries.
+# The longest a session lives without a change: it must outlive an idle cart, whose id it carries.
 SESSION_COOKIE_AGE = max(14 * 24 * 3600, CART_IDLE_EXPIRY_SECONDS)
+
+# One cache shared by every web and worker process: a table in the SQL database (SQLite locally,
+# PostgreSQL in docker-compose), made by `manage.py migrate` (createcachetable). It holds the rate
+# limit windows and the console's confirmed action ids: small, short-lived keys.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "commerce_cache",
+        "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 20_000)},
+    },
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Every web and worker process writes sessions and the cache: WAL lets readers run beside the one
+    # writer, and IMMEDIATE takes the write lock at BEGIN, so a busy database makes a write wait (up
+    # to `timeout` seconds) instead of failing halfway through a transaction.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    })
+
 CSRF_COOKIE_HTTPONLY = False
 
 # DJANGO_HTTPS: the shop is served over HTTPS (directly or behind a TLS-terminating proxy). Off for

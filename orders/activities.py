@@ -25,7 +25,7 @@ from fulfillment.contracts import (
     FulfillmentWorkflows,
     fulfillment_workflow_id,
 )
-from identity.config import store_config
+from identity.config import current_store_config
 from inventory import stock
 from inventory.models import Product, Supplier, Variant
 from orders import emails
@@ -59,7 +59,7 @@ MAX_EMAIL_KEY_LENGTH = 200
 @activity.defn(name=OrderActivities.LOAD_SETTINGS)
 def load_settings() -> OrderSettings:
     """The store's configuration and how long the processor honours an authorization."""
-    return OrderSettings(config=store_config(),
+    return OrderSettings(config=current_store_config(),
                          authorization_validity_seconds=payments.authorization_validity_seconds())
 
 
@@ -109,7 +109,7 @@ def plan_supplier_orders(order: OrderInput) -> tuple[SupplierOrderPlan, ...]:
         groups.setdefault(holder or from_catalog.get(line.sku, ""), []).append(position)
     known = {row.supplier_id: row for row in Supplier.objects.filter(supplier_id__in=sorted(s for s in groups if s))} \
         if any(groups) else {}
-    force_manual = bool(store_config().manual_fulfillment)
+    force_manual = bool(current_store_config().manual_fulfillment)
     weights = [sum(lines[position].line_total_cents for position in positions) for positions in groups.values()]
     if not any(weights):  # free lines only: split evenly by line count
         weights = [len(positions) for positions in groups.values()]

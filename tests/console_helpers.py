@@ -6,13 +6,20 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-# A transactional test empties every table afterwards, the migration's groups too: made again here.
-roles_migration = import_module("identity.migrations.0001_staff_roles")
+# A transactional test empties every table afterwards, the migrations' groups too: made again here.
+ROLE_MIGRATIONS = (("identity.migrations.0001_staff_roles", "ensure_roles"),
+                   ("identity.migrations.0002_store_config_role", "ensure_store_config_roles"))
 PASSWORD = "a-long-password-1"
 
 
+def ensure_all_roles() -> None:
+    """The roles as the migrations leave them."""
+    for module, function in ROLE_MIGRATIONS:
+        getattr(import_module(module), function)(apps)
+
+
 def staff_member(username: str, *roles: str, superuser: bool = False):
-    roles_migration.ensure_roles(apps)
+    ensure_all_roles()
     user = get_user_model().objects.create_user(username, password=PASSWORD, is_staff=True, is_superuser=superuser)
     user.groups.add(*Group.objects.filter(name__in=roles))
     return user

@@ -7,31 +7,26 @@ import re
 import time
 import uuid
 from html import unescape
-from importlib import import_module
 from urllib.parse import unquote
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.apps import apps
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.test import Client
 
 from cart import staff
 from checkout import services as checkout_services
 from commerce.money import format_cents
+from tests.console_helpers import PASSWORD, logged_in
 from tests.outages import closed_port
 from tests.stock_helpers import fresh_sku, levels
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("catalog", "workers_in_thread")]
 
 LIST = "/admin/cart/cartrecord/"
-PASSWORD = "a-long-password-1"
 # Visibility is eventually consistent: a cart started (or ended) a moment ago is listed (or not) soon.
 VISIBLE_WITHIN_SECONDS = 30
-# A transactional test empties every table afterwards, the migration's groups too: made again here.
-roles_migration = import_module("identity.migrations.0001_staff_roles")
 
 
 @pytest.fixture(autouse=True)
@@ -54,14 +49,7 @@ def variants(catalog):
 
 
 def _staff(role: str | None) -> Client:
-    roles_migration.ensure_roles(apps)
-    client = Client()
-    user = get_user_model().objects.create_user(f"{(role or 'staff').lower()}-{uuid.uuid4().hex[:6]}",
-                                                password=PASSWORD, is_staff=True)
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    client.force_login(user)
-    return client
+    return logged_in(Client(), f"{(role or 'staff').lower()}-{uuid.uuid4().hex[:6]}", *([role] if role else []))
 
 
 def _shopper_cart(*lines) -> tuple[Client, str]:

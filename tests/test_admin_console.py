@@ -2,13 +2,12 @@
 to anyone but staff."""
 
 import pytest
-from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import URLPattern, URLResolver
 
 from commerce.console import Tile
-from tests.console_helpers import logged_in, roles_migration, shopper
+from tests.console_helpers import ensure_all_roles, logged_in, shopper
 
 pytestmark = pytest.mark.django_db
 
@@ -33,20 +32,22 @@ def _admin_paths(patterns=None, prefix="/admin/"):
 PUBLIC = {"/admin/login/", "/admin/logout/", "/admin/password_reset/"}
 
 
-def test_the_migration_makes_the_three_staff_roles():
-    roles_migration.ensure_roles(apps)
+def test_the_migrations_make_the_three_staff_roles():
+    ensure_all_roles()
 
     held = {group.name: {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
             for group in Group.objects.all()}
 
     assert held["Support"] == {"orders.view_order", "orders.add_order_note", "cart.view_cartrecord",
-                               "inventory.view_inventorystock", "inventory.view_product"}
+                               "inventory.view_inventorystock", "inventory.view_product",
+                               "identity.view_storeconfiguration"}
     assert held["Fulfillment"] == {"orders.view_order", "orders.advance_order_fulfillment",
                                    "inventory.view_inventorystock", "inventory.view_product"}
     assert held["Managers"] >= held["Support"] | held["Fulfillment"]
     assert held["Managers"] - held["Support"] - held["Fulfillment"] == {
         "orders.approve_order", "orders.cancel_order", "orders.refund_order", "orders.retry_order_payment",
-        "cart.end_cart", "inventory.change_inventorystock", "inventory.reindex_catalog"}
+        "cart.end_cart", "inventory.change_inventorystock", "inventory.reindex_catalog",
+        "identity.change_storeconfiguration"}
 
 
 def test_a_user_who_is_not_staff_reaches_no_admin_page(client):

@@ -7,12 +7,13 @@ from cart.workflows import CartWorkflow
 from checkout.workflows import CheckoutWorkflow
 from commerce.probe import ProbeWorkflow
 from fulfillment.workflows import FulfillmentWorkflow, SupplierOrderWorkflow
+from identity.workflows import StoreConfigWorkflow
 from inventory.workflows import CatalogReindexWorkflow, InventoryServiceWorkflow, StockChangeWorkflow
 from orders.workflows import OrderWorkflow
 from tests.histories import recorded
 
 WORKFLOWS = [ProbeWorkflow, CartWorkflow, CheckoutWorkflow, InventoryServiceWorkflow, StockChangeWorkflow,
-             CatalogReindexWorkflow, OrderWorkflow, FulfillmentWorkflow, SupplierOrderWorkflow]
+             CatalogReindexWorkflow, OrderWorkflow, FulfillmentWorkflow, SupplierOrderWorkflow, StoreConfigWorkflow]
 
 
 def test_every_workflow_has_a_recorded_history():
