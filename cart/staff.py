@@ -229,15 +229,18 @@ def running_count() -> int:
 
 # -- one cart -------------------------------------------------------------------------------------
 
-async def _detail(cart_id: str) -> CartRun:
-    client = await _client()
-    handle = client.get_workflow_handle(cart_workflow_id(cart_id))
+async def _describe(handle, cart_id: str):
     try:
-        description = await handle.describe(rpc_timeout=QUERY_TIMEOUT)
+        return await handle.describe(rpc_timeout=QUERY_TIMEOUT)
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
             raise CartNotFound(f"There is no cart {cart_id}.") from None
         raise _unavailable(error, "describe") from error
+
+
+async def _detail(cart_id: str) -> CartRun:
+    client = await _client()
+    description = await _describe(client.get_workflow_handle(cart_workflow_id(cart_id)), cart_id)
     view = await _contents(client, description.id, description.run_id)
     return CartRun(cart_id, description.id, description.run_id, description.workflow_type,
                    description.start_time, running=description.status == WorkflowExecutionStatus.RUNNING,
@@ -274,12 +277,7 @@ async def _end(cart_id: str, run_id: str, request: EndCart, update_id: str) -> E
     client = await _client()
     # The run the page showed: a shopper's fresh cart under the same id is never ended by a re-sent form.
     handle = client.get_workflow_handle(cart_workflow_id(cart_id), run_id=run_id, result_type=CartView)
-    try:
-        description = await handle.describe(rpc_timeout=QUERY_TIMEOUT)
-    except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:
-            raise CartNotFound(f"There is no cart {cart_id}.") from None
-        raise _unavailable(error, "describe") from error
+    description = await _describe(handle, cart_id)
     # Temporal answers a re-sent update from its first outcome even after the run closed, which would
     # read as ending the cart again: a closed run is answered from its result instead.
     if description.status != WorkflowExecutionStatus.RUNNING:

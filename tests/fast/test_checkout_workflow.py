@@ -12,7 +12,6 @@ import pytest
 from temporalio import activity, workflow
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from checkout.contracts import (
@@ -36,7 +35,6 @@ from checkout.contracts import (
     checkout_workflow_id,
 )
 from checkout.workflows import CheckoutWorkflow
-from commerce.temporal import binary_path
 from identity.contracts import ShippingMethod, StoreConfig
 from orders.contracts import OrderInput
 from tests.histories import record
@@ -137,14 +135,6 @@ class FakeCart:
     @workflow.signal(name="checkout_finished")
     def checkout_finished(self, outcome: CheckoutOutcome) -> None:
         self.outcome = outcome
-
-
-@pytest.fixture
-async def env():
-    environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(binary_path("temporal-test-server")))
-    yield environment
-    await environment.shutdown()
 
 
 @dataclass

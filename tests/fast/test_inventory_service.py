@@ -11,10 +11,8 @@ import pytest
 from temporalio import activity
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from commerce.temporal import binary_path
 from inventory.contracts import (
     TASK_QUEUE,
     InventoryActivities,
@@ -55,14 +53,6 @@ class FakeStores:
             return len(skus)
 
         return [sweep, project]
-
-
-@pytest.fixture
-async def env():
-    environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(binary_path("temporal-test-server")))
-    yield environment
-    await environment.shutdown()
 
 
 async def _service(env, stores: FakeStores, **config):

@@ -11,10 +11,8 @@ import pytest
 from temporalio import activity
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from commerce.temporal import binary_path
 from identity.contracts import (
     TASK_QUEUE,
     ChangeStoreConfig,
@@ -47,14 +45,6 @@ class FakeStore:
             self.persisted.append(request)
 
         return persist
-
-
-@pytest.fixture
-async def env():
-    environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(binary_path("temporal-test-server")))
-    yield environment
-    await environment.shutdown()
 
 
 async def _start(env, store: FakeStore, **input):
