@@ -38,8 +38,9 @@ lint: setup
 test: setup lint
 	$(PY) -m pytest
 
+# Two processes (pytest-xdist): these tests are CPU-bound (time-skipping servers and workers).
 test-fast: setup
-	$(PY) -m pytest tests/fast -q
+	$(PY) -m pytest tests/fast -q -n 2
 
 bench-storefront: stack
 	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[dev,bench]'

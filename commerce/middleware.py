@@ -51,3 +51,41 @@ class ContentSecurityPolicyMiddleware:
         if not (self.skip_errors and response.status_code >= 400):
             response.headers.setdefault("Content-Security-Policy", self.policy)
         return response
+
+
+class ResolvedUserMiddleware:
+    """Resolves `request.user` on the event loop, after AuthenticationMiddleware.
+
+    Django's `request.user` is a lazy object that loads the session and the user with the blocking
+    ORM the first time it is read; read in an async view (a template's `user`, the nav bar), that
+    raises SynchronousOnlyOperation. Here the user is read once with `await request.auser()` and put
+    in its place. A request without a session cookie costs nothing (it can only be anonymous); one
+    with a cookie loads its session now instead of later, and a signed-in one reads its user row.
+
+    `request.auser()` then answers `request.user`, which `alogin`/`alogout` keep current (Django's
+    own `auser` caches its first answer, so after `alogin` in the same request it would still say
+    anonymous)."""
+
+    async_capable = True
+    sync_capable = False
+
+    def __init__(self, get_response) -> None:
+        from django.contrib.auth.models import AnonymousUser
+
+        self.get_response = get_response
+        self.cookie = settings.SESSION_COOKIE_NAME
+        self.anonymous = AnonymousUser
+        markcoroutinefunction(self)
+
+    async def __call__(self, request):
+        if hasattr(request, "auser"):
+            if self.cookie in request.COOKIES:
+                request.user = await request.auser()
+            else:
+                request.user = self.anonymous()
+
+            async def auser():
+                return request.user
+
+            request.auser = auser
+        return await self.get_response(request)

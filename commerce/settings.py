@@ -6,6 +6,7 @@ Every variable is listed in README.md. Nothing requires an account, a key or the
 import os
 import secrets
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -65,6 +66,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_elasticsearch_dsl",
+    # Login attempts counted per username and address (identity: accounts).
+    "axes",
+    # The partner API (api/): its OpenAPI docs page serves its own static files.
+    "ninja",
     "cart",
     "checkout",
     "orders",
@@ -82,8 +87,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The user read on the event loop, so async views' templates can read `user` (accounts).
+    "commerce.middleware.ResolvedUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "commerce.urls"
@@ -236,6 +245,46 @@ else:
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "shop@localhost")
 ORDER_LINK_MAX_AGE_DAYS = env_int("ORDER_LINK_MAX_AGE_DAYS", 90)
 
+# Argon2 for new passwords; the others only verify (and upgrade) hashes made before it.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+# django-axes first: it refuses a locked-out login before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Shopper accounts (identity/accounts.py). Sign-in pages; links in emails use SHOP_BASE_URL.
+LOGIN_URL = "identity:login"
+LOGIN_REDIRECT_URL = "identity:profile"
+# The email verification link's lifetime, and how often a shopper may ask for a new one.
+ACCOUNT_VERIFY_LINK_MAX_AGE_HOURS = env_int("ACCOUNT_VERIFY_LINK_MAX_AGE_HOURS", 72)
+ACCOUNT_VERIFY_EMAILS_PER_HOUR = env_int("ACCOUNT_VERIFY_EMAILS_PER_HOUR", 3)
+# Password reset links: lifetime (Django's PASSWORD_RESET_TIMEOUT, seconds; a used link dies at once)
+# and reset emails per address an hour (five times that per client address).
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 3 * 3600)
+ACCOUNT_PASSWORD_RESETS_PER_HOUR = env_int("ACCOUNT_PASSWORD_RESETS_PER_HOUR", 3)
+ACCOUNT_REGISTRATIONS_PER_HOUR = env_int("ACCOUNT_REGISTRATIONS_PER_HOUR", 20)
+ACCOUNT_MAX_ADDRESSES = env_int("ACCOUNT_MAX_ADDRESSES", 10)
+# django-axes: after AXES_FAILURE_LIMIT failed sign-ins for one email from one address, that pair is
+# locked out for AXES_COOLOFF_MINUTES (the shop's 429 page; the password is not even checked). Counted
+# in the SQL database every web process shares; `manage.py axes_reset` (or axes_reset_username)
+# lifts a lockout early.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "identity.accounts.axes_username"
+AXES_LOCKOUT_CALLABLE = "identity.views.locked_out"
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+# Only failures are logged (AccessAttempt); successful sign-ins are not written to a log table.
+AXES_DISABLE_ACCESS_LOG = True
+# No banner at every process start: operator commands print one line when a store is down.
+AXES_VERBOSE = False
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -257,12 +306,17 @@ WHITENOISE_MAX_AGE = env_int("STATIC_MAX_AGE", 3600)
 # Sessions live server-side in the SQL database (Django's db backend; SQLite locally, PostgreSQL in
 # docker-compose), seen by every web process: logging out deletes the row, so the old cookie no
 # longer signs in or carries the cart. Not in Cassandra: the shop's pages (and their cart count) keep
-# working while Cassandra is down, as they did with signed cookies. `manage.py clearsessions` drops
+# working while Cassandra is down, as they did with signed cookies. The `session-sweep` workflow drops
 # expired rows.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 # The longest a session lives without a change: it must outlive an idle cart, whose id it carries.
 SESSION_COOKIE_AGE = max(14 * 24 * 3600, CART_IDLE_EXPIRY_SECONDS)
+# The `session-sweep` workflow deletes expired sessions and cache entries this often (no cron: the
+# identity worker starts it); 0 starts none (then run `manage.py clearsessions` yourself).
+SESSION_SWEEP_SECONDS = env_int("SESSION_SWEEP_SECONDS", 3600)
+if SESSION_SWEEP_SECONDS and not 60 <= SESSION_SWEEP_SECONDS <= 7 * 24 * 3600:
+    raise ImproperlyConfigured(f"SESSION_SWEEP_SECONDS must be 0 or 60..604800, got {SESSION_SWEEP_SECONDS}")
 
 # One cache shared by every web and worker process: a table in the SQL database (SQLite locally,
 # PostgreSQL in docker-compose), made by `manage.py migrate` (createcachetable). It holds the rate
@@ -303,6 +357,12 @@ SECURE_PROXY_SSL_HEADER = (
 # DJANGO_SECURE_COOKIES (the older name) still works, and can turn secure cookies on without HTTPS.
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# The partner API (api/, /api/v1/): requests each token may make per minute (a fixed window on the
+# shared cache, counted across every web process); past it the API answers 429 with Retry-After.
+API_REQUESTS_PER_MINUTE = env_int("API_REQUESTS_PER_MINUTE", 120)
+if not 1 <= API_REQUESTS_PER_MINUTE <= 100_000:
+    raise ImproperlyConfigured(f"API_REQUESTS_PER_MINUTE must be 1..100000, got {API_REQUESTS_PER_MINUTE}")
 
 # Sent on every response by commerce.middleware.ContentSecurityPolicyMiddleware. Scripts, styles,
 # images and forms come from this site only; no inline scripts (the admin has none either). Style

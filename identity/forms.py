@@ -9,13 +9,18 @@ What the numbers may be (no negative rate, a known state, at least one shipping 
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import replace
 
 from django import forms
+from django.contrib.auth import get_user_model, password_validation
 
+from checkout.contracts import Address
+from checkout.forms import POSTAL_CODE, ShippingForm
 from commerce.console import ActionForm
 from commerce.money import parse_dollars
+from identity.accounts import normalize_email
 from identity.contracts import MAX_REASON_LENGTH, ShippingMethod, StoreConfig
 
 METHOD_ROWS = 6  # rows of the shipping method table (blank rows are ignored)
@@ -159,3 +164,98 @@ class StoreConfigForm(ActionForm):
             approval_threshold_cents=data["approval_threshold"], manual_fulfillment=data["manual_fulfillment"],
             hold_ttl_seconds=data["hold_ttl_minutes"] * 60,
             checkout_step_timeout_seconds=data["checkout_step_timeout_minutes"] * 60)
+
+
+# -- shopper accounts ------------------------------------------------------------------------------
+# Every field bounded; the email is normalized (orders.store.normalize_email) before anything looks it
+# up. Passwords are checked by Django's validators (AUTH_PASSWORD_VALIDATORS) against the account's
+# email and name, and are never echoed back into a page.
+
+MAX_PASSWORD_LENGTH = 128  # Argon2 takes any length; a bound keeps a huge post from costing CPU
+ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "state", "postal_code")
+
+
+def _email_field(**kwargs) -> forms.EmailField:
+    return forms.EmailField(max_length=254, label="Email", **kwargs)
+
+
+def _password_field(label: str, autocomplete: str) -> forms.CharField:
+    return forms.CharField(label=label, max_length=MAX_PASSWORD_LENGTH, strip=False,
+                           widget=forms.PasswordInput(attrs={"autocomplete": autocomplete}))
+
+
+class RegisterForm(forms.Form):
+    email = _email_field(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    full_name = forms.CharField(max_length=100, strip=True, label="Full name",
+                                widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    password1 = _password_field("Password", "new-password")
+    password2 = _password_field("Password again", "new-password")
+
+    def clean_email(self) -> str:
+        return normalize_email(self.cleaned_data["email"])
+
+    def clean(self) -> dict:
+        data = super().clean()
+        first, second = data.get("password1"), data.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", "The two passwords differ.")
+        elif first and data.get("email"):
+            candidate = get_user_model()(username=data["email"], email=data["email"],
+                                         first_name=data.get("full_name", "")[:150])
+            try:
+                password_validation.validate_password(first, candidate)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return data
+
+
+class LoginForm(forms.Form):
+    # Named `username`: django-axes reads it (AXES_USERNAME_FORM_FIELD) when it answers a locked form.
+    username = _email_field(widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
+    password = _password_field("Password", "current-password")
+    next = forms.CharField(max_length=500, required=False, widget=forms.HiddenInput)
+
+    def clean_username(self) -> str:
+        return normalize_email(self.cleaned_data["username"])
+
+
+class NameForm(forms.Form):
+    full_name = forms.CharField(max_length=100, strip=True, label="Full name")
+
+
+class AddressForm(forms.Form):
+    """A saved address: the checkout's shipping fields (checkout/forms.py), without email and method."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ADDRESS_FIELDS:
+            self.fields[name] = copy.deepcopy(ShippingForm.base_fields[name])
+        self.fields["full_name"].label = "Full name"
+
+    def clean_postal_code(self) -> str:
+        value = self.cleaned_data["postal_code"]
+        if not POSTAL_CODE.fullmatch(value):
+            raise forms.ValidationError("Enter a US ZIP code: 5 digits, or 5+4 like 94110-1234.")
+        return value
+
+    def address(self) -> Address:
+        data = self.cleaned_data
+        return Address(email="", country="US", **{name: data[name] for name in ADDRESS_FIELDS})
+
+
+class AddressDeleteForm(forms.Form):
+    address_id = forms.RegexField(regex=r"^[0-9a-fA-F-]{32,36}$", max_length=36)
+
+
+class PasswordResetRequestForm(forms.Form):
+    email = _email_field(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+    def clean_email(self) -> str:
+        return normalize_email(self.cleaned_data["email"])
+
+
+def first_error(form: forms.Form) -> str:
+    for errors in form.errors.values():
+        if errors:
+            return str(errors[0])
+    return "Please check the form."

@@ -40,3 +40,72 @@ class StoreConfigChangeRecord(DjangoCassandraModel):
 
     class Meta:
         get_pk_field = "key"
+
+
+class Shopper(DjangoCassandraModel):
+    """A shopper's profile beside the Django auth user (SQL holds the login; this the shop's side):
+    the verified email that links guest orders. Keyed by the auth user's id as text."""
+
+    __table_name__ = "shoppers"
+
+    shopper_id = columns.Text(primary_key=True)
+    email = columns.Text(default="")  # normalized: stripped, lower case
+    full_name = columns.Text(default="")
+    email_verified_at = columns.DateTime()
+    created_at = columns.DateTime()
+
+    class Meta:
+        get_pk_field = "shopper_id"
+
+
+class ShopperAddress(DjangoCassandraModel):
+    """A shopper's saved shipping addresses (a few per shopper, one partition), oldest first."""
+
+    __table_name__ = "shopper_addresses"
+
+    shopper_id = columns.Text(partition_key=True)
+    address_id = columns.TimeUUID(primary_key=True, clustering_order="ASC")
+    full_name = columns.Text(default="")
+    line1 = columns.Text(default="")
+    line2 = columns.Text(default="")
+    city = columns.Text(default="")
+    state = columns.Text(default="")
+    postal_code = columns.Text(default="")
+    country = columns.Text(default="US")
+
+    class Meta:
+        get_pk_field = "shopper_id"
+
+
+class ApiToken(DjangoCassandraModel):
+    """A partner API token: only the secret's hash is kept. Revoked by its `token-{id}` workflow at
+    expiry, or at once from the tokens page; the API also refuses one past `expires_at`."""
+
+    __table_name__ = "api_tokens"
+
+    token_id = columns.Text(primary_key=True)
+    owner_id = columns.Text(default="")  # the Django auth user's id
+    name = columns.Text(default="")
+    scopes = columns.Set(columns.Text)
+    secret_hash = columns.Text(default="")
+    created_at = columns.DateTime()
+    expires_at = columns.DateTime()
+    revoked_at = columns.DateTime()
+    revoked_reason = columns.Text(default="")  # "expired" or "revoked"
+    last_used_at = columns.DateTime()
+
+    class Meta:
+        get_pk_field = "token_id"
+
+
+class ApiTokenByOwner(DjangoCassandraModel):
+    """The tokens page's list: an owner's tokens, newest first (the token itself in `api_tokens`)."""
+
+    __table_name__ = "api_tokens_by_owner"
+
+    owner_id = columns.Text(partition_key=True)
+    created_at = columns.DateTime(primary_key=True, clustering_order="DESC")
+    token_id = columns.Text(primary_key=True)
+
+    class Meta:
+        get_pk_field = "owner_id"

@@ -36,6 +36,7 @@ from orders.contracts import (
     Actor,
     CaptureRequest,
     FulfillmentStrategy,
+    LinkOrdersRequest,
     OrderActivities,
     OrderEmailRequest,
     OrderErrors,
@@ -233,3 +234,15 @@ def send_email(request: OrderEmailRequest) -> None:
         raise ApplicationError(f"Order {request.order_number} not found.", type=ORDER_NOT_FOUND, non_retryable=True)
     emails.send_order_email(order, request, order_url(request.order_number, settings.SHOP_BASE_URL))
     emails.mark_email_sent(request.order_number, request.key)
+
+
+# -- accounts: a verified email's guest orders -----------------------------------------------------
+
+@activity.defn(name=OrderActivities.LINK_GUEST_ORDERS)
+def link_guest_orders(request: LinkOrdersRequest) -> int:
+    """Set the shopper's id on the email's guest orders (`orders`, `orders_by_customer`); the number
+    linked by this attempt. The `orders` index carries no customer id, so nothing is reprojected."""
+    if not request.shopper_id or not request.email or len(request.email) > 254 or len(request.shopper_id) > 40:
+        raise ApplicationError("A link request needs a shopper id and an email.", type=OrderErrors.INVALID_REQUEST,
+                               non_retryable=True)
+    return order_store.link_guest_orders(request.shopper_id, request.email)

@@ -17,6 +17,20 @@ def order_workflow_id(order_number: str) -> str:
 
 class OrderWorkflows:
     ORDER = "Order"
+    LINK_GUEST_ORDERS = "LinkGuestOrders"  # LinkOrdersRequest -> int (orders linked by this run)
+
+
+def link_orders_workflow_id(shopper_id: str) -> str:
+    """One linking run per shopper at a time; a later verification starts a new one (idempotent)."""
+    return f"link-orders-{shopper_id}"
+
+
+@dataclass(frozen=True)
+class LinkOrdersRequest:
+    """Set `customer_id = shopper_id` on the guest orders (customer_id "") of this verified email."""
+
+    shopper_id: str
+    email: str  # normalized: the account's email, which the shopper verified
 
 
 class OrderQueries:
@@ -54,6 +68,7 @@ class OrderActivities:
     REFUND = "order_refund_payment"  # RefundPaymentRequest -> PaymentResult
     RELEASE_STOCK = "order_release_stock"  # tuple[CheckoutLine, ...] -> int (lines released)
     SEND_EMAIL = "order_send_email"  # OrderEmailRequest -> None (once per order and key)
+    LINK_GUEST_ORDERS = "order_link_guest_orders"  # LinkOrdersRequest -> int (orders linked now)
 
 
 class OrderErrors:
@@ -175,6 +190,9 @@ class OrderView:
     card_brand: str
     card_last4: str
     placed_at: str
+    # The signed-in shopper who placed it (their `shopper_id`), or who claimed it after verifying the
+    # email; "" for a guest order.
+    customer_id: str = ""
 
 
 # -- what the order workflow is told and asked ------------------------------------------------------

@@ -15,10 +15,22 @@ from datetime import UTC, datetime
 
 from cassandra import DriverException
 from cassandra.cluster import NoHostAvailable
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
+from commerce.temporal import get_client
 from orders import history, store
 from orders.access import order_path, order_token, order_url, verify_order_token
-from orders.contracts import OrderView, SupplierOrderState, Transition
+from orders.contracts import (
+    TASK_QUEUE,
+    LinkOrdersRequest,
+    OrderView,
+    OrderWorkflows,
+    SupplierOrderState,
+    Transition,
+    link_orders_workflow_id,
+)
 from orders.numbers import is_order_number, normalize_order_number
 
 __all__ = [
@@ -26,7 +38,8 @@ __all__ = [
     "get_order", "order_page", "orders_for_email", "session_orders",
     "order_path", "order_token", "order_url", "verify_order_token",
     "is_order_number", "normalize_order_number", "remember_placed_order", "remember_placed_order_sync",
-    "placed_orders", "placed_by_session",
+    "placed_orders", "placed_by_session", "shopper_orders", "owned_by", "visible_orders", "start_linking",
+    "LinkingUnavailable",
 ]
 
 logger = logging.getLogger(__name__)
@@ -150,3 +163,52 @@ def _instant(iso: str) -> datetime:
     except ValueError:
         return _NEVER
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+# -- a signed-in shopper's orders ----------------------------------------------------------------
+
+def shopper_orders(shopper_id: str, email: str, limit: int = 200) -> list[OrderView]:
+    """The signed-in shopper's orders, newest first: those placed signed in and the guest orders of
+    the account email linked after it was verified (`customer_id == shopper_id`). `email` is the
+    account's. Raises OrdersUnavailable when Cassandra is down."""
+    if not shopper_id or not email:
+        return []
+    with _order_store():
+        return store.shopper_orders(shopper_id, email, limit)
+
+
+def owned_by(order: OrderView, shopper_id: str) -> bool:
+    """Whether the order belongs to this signed-in shopper (placed by them, or linked to them)."""
+    return bool(shopper_id) and order.customer_id == shopper_id
+
+
+def visible_orders(session, shopper_id: str = "", email: str = "", limit: int = 200) -> list[OrderView]:
+    """`/orders/`: this session's orders and, signed in, the shopper's own, newest first, each once.
+    Raises OrdersUnavailable."""
+    mine = shopper_orders(shopper_id, email, limit) if shopper_id else []
+    here = session_orders(session)
+    seen = {order.order_number for order in mine}
+    merged = mine + [order for order in here if order.order_number not in seen]
+    return sorted(merged, key=lambda order: _instant(order.placed_at), reverse=True)
+
+
+class LinkingUnavailable(RuntimeError):
+    """Temporal did not take the linking workflow; verifying again starts it (it is idempotent)."""
+
+
+async def start_linking(shopper_id: str, email: str) -> None:
+    """Start `link-orders-{shopper_id}` on the oms queue: it gives the verified email's guest orders to
+    the shopper. A run still going absorbs a second start (USE_EXISTING); a finished one may run again
+    (ALLOW_DUPLICATE), which links only what is new. Raises LinkingUnavailable."""
+    try:
+        client = await get_client()
+        await client.start_workflow(
+            OrderWorkflows.LINK_GUEST_ORDERS, LinkOrdersRequest(shopper_id=shopper_id, email=email),
+            id=link_orders_workflow_id(shopper_id), task_queue=TASK_QUEUE,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+    except WorkflowAlreadyStartedError:
+        return
+    except (RuntimeError, RPCError) as error:
+        logger.warning("orders: linking for %s not started: %s", shopper_id, error)
+        raise LinkingUnavailable(str(error)) from error

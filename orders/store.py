@@ -63,7 +63,7 @@ def order_view(order: OrderInput, status: str = OrderStatus.PLACED) -> OrderView
         order_number=order.order_number, status=status, email=order.email,
         shipping_address=order.shipping_address, shipping_method=order.shipping_method,
         lines=tuple(order.lines), totals=order.totals, card_brand=order.card_brand,
-        card_last4=order.card_last4, placed_at=order.placed_at,
+        card_last4=order.card_last4, placed_at=order.placed_at, customer_id=order.customer_id,
     )
 
 
@@ -164,6 +164,7 @@ def _view(row: dict) -> OrderView:
         card_brand=row["card_brand"] or "",
         card_last4=row["card_last4"] or "",
         placed_at=_iso(row["placed_at"]),
+        customer_id=row["customer_id"] or "",
     )
 
 
@@ -192,6 +193,89 @@ def orders_for_email(email: str, limit: int = 20) -> list[OrderView]:
     statement = prepare(_SELECT_ORDER.format(table=table("orders")) + " IN ?")
     found = {row["order_number"]: _view(row) for row in session().execute(statement, [numbers])}
     return [found[number] for number in numbers if number in found]
+
+
+MAX_SHOPPER_ORDERS = 500  # what one account's list may show (C's API pages over it)
+_IN_CHUNK = 100  # order numbers per `IN` read
+
+
+def _read_orders(numbers: list[str]) -> dict[str, OrderView]:
+    statement = prepare(_SELECT_ORDER.format(table=table("orders")) + " IN ?")
+    found: dict[str, OrderView] = {}
+    for start in range(0, len(numbers), _IN_CHUNK):
+        found.update((row["order_number"], _view(row))
+                     for row in session().execute(statement, [numbers[start:start + _IN_CHUNK]]))
+    return found
+
+
+def shopper_orders(shopper_id: str, email: str, limit: int = 200) -> list[OrderView]:
+    """A signed-in shopper's orders, newest first, at most `limit` (1..MAX_SHOPPER_ORDERS): the rows of
+    the account email's `orders_by_customer` partition that carry this shopper's id, checked again
+    against `orders` (the order itself). Guest orders of the email count once they are linked."""
+    key = normalize_email(email)
+    limit = max(1, min(int(limit), MAX_SHOPPER_ORDERS))
+    if not key or not shopper_id:
+        return []
+    statement = SimpleStatement(f"SELECT order_number, customer_id FROM {table('orders_by_customer')} WHERE email = %s",
+                                fetch_size=500)
+    numbers = []
+    for row in session().execute(statement, [key]):
+        if row["customer_id"] == shopper_id:
+            numbers.append(row["order_number"])
+            if len(numbers) >= limit:
+                break
+    if not numbers:
+        return []
+    found = _read_orders(numbers)
+    return [found[number] for number in numbers if number in found and found[number].customer_id == shopper_id]
+
+
+def _claim_for(name: str, key_clause: str, key: list, shopper_id: str) -> bool:
+    """Set customer_id on one guest row (customer_id "" or null), never on another shopper's. False
+    when the row is missing or belongs to someone; a row already this shopper's counts as done."""
+    empty = prepare(f"UPDATE {table(name)} SET customer_id = ? WHERE {key_clause} IF customer_id = ''")
+    result = session().execute(empty, [shopper_id, *key])
+    if result.was_applied:
+        return True
+    row = result.one()
+    if row is None or "customer_id" not in row:
+        return False  # no such row: an UPDATE ... IF never creates one
+    if row["customer_id"] is None:
+        null = prepare(f"UPDATE {table(name)} SET customer_id = ? WHERE {key_clause} IF customer_id = null")
+        return session().execute(null, [shopper_id, *key]).was_applied
+    return row["customer_id"] == shopper_id
+
+
+def link_guest_orders(shopper_id: str, email: str) -> int:
+    """Give the verified email's guest orders to this shopper: `customer_id` on `orders` and on
+    `orders_by_customer`, each by lightweight transaction from "" (so an order of another shopper, or
+    one placed signed in, is never taken). Idempotent: a second run finds nothing left to link and a
+    crash halfway is completed by the retry. Returns how many orders this call linked."""
+    key = normalize_email(email)
+    if not key or not shopper_id:
+        raise ValueError("linking needs a shopper id and an email")
+    statement = SimpleStatement(
+        f"SELECT placed_at, order_number, customer_id FROM {table('orders_by_customer')} WHERE email = %s",
+        fetch_size=500)
+    linked = 0
+    for row in list(session().execute(statement, [key])):
+        if row["customer_id"] not in ("", None) and row["customer_id"] != shopper_id:
+            continue
+        number = row["order_number"]
+        stored = read_stored_order(number)
+        if stored is None or normalize_email(stored.order.email) != key:
+            continue
+        if stored.order.customer_id not in ("", shopper_id):
+            continue
+        took_order = stored.order.customer_id == shopper_id or _claim_for(
+            "orders", "order_number = ?", [number], shopper_id)
+        if not took_order:
+            continue
+        _claim_for("orders_by_customer", "email = ? AND placed_at = ? AND order_number = ?",
+                   [key, row["placed_at"], number], shopper_id)
+        if row["customer_id"] != shopper_id:
+            linked += 1
+    return linked
 
 
 # -- the status the order workflow records -----------------------------------------------------

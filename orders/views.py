@@ -1,8 +1,9 @@
 """Web views of orders: thin, they call services.
 
-An order page opens for the session that placed the order, or with the signed token of the
-confirmation email (`?token=`); anyone else gets the shop's 404, the same as for a number that does
-not exist, so a page never tells a stranger whether an order number is real.
+An order page opens for the session that placed the order, with the signed token of the
+confirmation email (`?token=`), or for the signed-in shopper who owns it (placed signed in, or a guest
+order linked after they verified the email); anyone else gets the shop's 404, the same as for a
+number that does not exist, so a page never tells a stranger whether an order number is real.
 
 The shopper sees who moved an order only as "the shop": a staff member's username stays with staff.
 """
@@ -130,12 +131,24 @@ def _may_see(request, order_number: str) -> bool:
             or services.verify_order_token(order_number, request.GET.get("token")))
 
 
+def _shopper_id(request) -> str:
+    user = getattr(request, "user", None)
+    return str(user.pk) if user is not None and user.is_authenticated else ""
+
+
 def _page_for_request(request, order_number: str) -> services.OrderPage | None:
-    """The order's page when this request may see it, else None. Access is checked before the store
-    is read, so a stranger learns nothing and costs nothing. Raises services.OrdersUnavailable."""
-    if not services.is_order_number(order_number) or not _may_see(request, order_number):
+    """The order's page when this request may see it, else None. For a guest, access is checked
+    before the store is read, so a stranger learns nothing and costs nothing; a signed-in shopper's
+    ownership is the order's own `customer_id`. Raises services.OrdersUnavailable."""
+    if not services.is_order_number(order_number):
         return None
-    return services.order_page(order_number)
+    if _may_see(request, order_number):
+        return services.order_page(order_number)
+    shopper_id = _shopper_id(request)
+    if not shopper_id:
+        return None
+    page = services.order_page(order_number)
+    return page if page is not None and services.owned_by(page.order, shopper_id) else None
 
 
 def _private(response):
@@ -169,9 +182,10 @@ def order_detail(request, order_number):
 @never_cache
 @require_safe
 def order_list(request):
-    """The orders placed in this browser session, newest first."""
+    """The orders placed in this browser session and, signed in, the shopper's own, newest first."""
+    shopper_id = _shopper_id(request)
     try:
-        orders = services.session_orders(request.session)
+        orders = services.visible_orders(request.session, shopper_id, request.user.email if shopper_id else "")
     except services.OrdersUnavailable as exc:
         return unavailable(request, exc.message)
     rows = [OrderRow(order_number=order.order_number, path=services.order_path(order.order_number),
@@ -179,4 +193,4 @@ def order_list(request):
                      status_label=status_label(order.status), total_cents=order.totals.total_cents,
                      item_count=sum(line.quantity for line in order.lines))
             for order in orders]
-    return _private(render(request, "orders/list.html", {"orders": rows}))
+    return _private(render(request, "orders/list.html", {"orders": rows, "signed_in": bool(shopper_id)}))

@@ -60,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         Actor,
         CaptureRequest,
         FulfillmentStrategy,
+        LinkOrdersRequest,
         Note,
         NoteRequest,
         OrderActivities,
@@ -974,3 +975,22 @@ class OrderWorkflow:
             approval_deadline=self.approval_deadline if self.status == OrderStatus.AWAITING_APPROVAL else "",
             version=self.version,
         )
+
+
+# -- linking a verified email's guest orders to the shopper ------------------------------------------
+
+LINK_CALL = dict(start_to_close_timeout=timedelta(seconds=60),
+                 retry_policy=RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=2.0,
+                                          maximum_interval=timedelta(minutes=1), maximum_attempts=30))
+
+
+@workflow.defn(name=OrderWorkflows.LINK_GUEST_ORDERS)
+class LinkGuestOrdersWorkflow:
+    """`link-orders-{shopper_id}` (queue `oms`): started when a shopper verifies their email; one
+    activity sets the shopper's id on the email's guest orders (lightweight transactions from "",
+    idempotent), so a repeated verification, a retry or a second run changes nothing more."""
+
+    @workflow.run
+    async def run(self, request: LinkOrdersRequest) -> int:
+        return await workflow.execute_activity(OrderActivities.LINK_GUEST_ORDERS, request, result_type=int,
+                                               **LINK_CALL)

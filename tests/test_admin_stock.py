@@ -98,8 +98,7 @@ def _indexed_available(slug: str, sku: str) -> int:
 
 def test_non_staff_are_sent_to_login_from_every_stock_page(client, catalog):
     sku = catalog.products[3].variants[0].sku
-    get_user_model().objects.create_user("shopper", password="a-long-password-1")
-    client.login(username="shopper", password="a-long-password-1")
+    client.force_login(get_user_model().objects.create_user("shopper", password="a-long-password-1"))
 
     responses = [client.get(LIST), client.get(f"{LIST}?low=1"), client.get(sku_url(sku)),
                  client.post(sku_url(sku), {"kind": "restock", "action_id": uuid.uuid4().hex,

@@ -24,8 +24,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.core.cache import cache
+from django.db import connection
 from django.test import AsyncClient, Client
+from temporalio.client import WorkflowExecutionStatus
 
+from identity import housekeeping
+from identity.contracts import SESSION_SWEEP_WORKFLOW_ID, TASK_QUEUE
 from tests.console_helpers import PASSWORD
 from tests.outages import cassandra_unreachable
 from tests.stock_helpers import fresh_sku
@@ -48,13 +53,18 @@ def _holding(cookie: str, client_class=Client):
     return client
 
 
+def _sign_in(browser, username: str):
+    """Through the admin's login form: a request, so django-axes counts it (Client.login has none)."""
+    return browser.post("/admin/login/", {"username": username, "password": PASSWORD, "next": "/admin/"})
+
+
 # -- sessions ----------------------------------------------------------------------------------------
 
 @pytest.mark.django_db(transaction=True)
 def test_a_login_is_seen_by_another_client_only_through_its_cookie_and_logout_revokes_it():
     get_user_model().objects.create_user("clerk", password=PASSWORD, is_staff=True)
     browser = Client()
-    assert browser.login(username="clerk", password=PASSWORD)
+    assert _sign_in(browser, "clerk").status_code == 302
     cookie = browser.cookies[settings.SESSION_COOKIE_NAME].value
 
     assert _holding(cookie).get("/admin/").status_code == 200  # the same session, from the cookie alone
@@ -76,7 +86,7 @@ def test_logging_in_replaces_the_session_key_so_a_planted_cookie_is_worth_nothin
     planted.save()
     browser = _holding(planted.session_key)
 
-    assert browser.login(username="shopper", password=PASSWORD)
+    assert _sign_in(browser, "shopper").status_code == 302
 
     assert browser.cookies[settings.SESSION_COOKIE_NAME].value != planted.session_key
     assert _row(planted.session_key) is None
@@ -180,3 +190,37 @@ def test_a_console_confirmation_counts_once_across_processes(sql_database):
     answers = _shells(sql_database, confirm, 3)
 
     assert sorted(answers) == ["False", "False", "True"]
+
+
+# -- the session sweep ----------------------------------------------------------------------------------
+
+def _cache_rows(key_part: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM commerce_cache WHERE cache_key LIKE %s", [f"%{key_part}%"])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_deletes_expired_sessions_and_cache_entries_and_keeps_live_ones():
+    live = SessionStore()
+    live["cart_id"] = "live-cart"
+    live.create()
+    expired = Session.objects.create(session_key=uuid.uuid4().hex, session_data="",
+                                     expire_date=datetime.now(UTC) - timedelta(minutes=1))
+    tag = uuid.uuid4().hex
+    cache.set(f"sweep-live-{tag}", 1, 300)
+    cache.set(f"sweep-old-{tag}", 1, 1)
+    time.sleep(2.1)  # the database cache keeps expiry in whole seconds
+
+    swept = housekeeping.sweep()
+
+    assert swept.sessions >= 1 and swept.cache_entries >= 1
+    assert _row(expired.session_key) is None and _row(live.session_key) is not None
+    assert _cache_rows(f"sweep-old-{tag}") == 0 and _cache_rows(f"sweep-live-{tag}") == 1
+
+
+@pytest.mark.usefixtures("running_workers")
+async def test_the_workers_start_the_session_sweep(temporal_client):
+    description = await temporal_client.get_workflow_handle(SESSION_SWEEP_WORKFLOW_ID).describe()
+    assert description.status == WorkflowExecutionStatus.RUNNING
+    assert description.task_queue == TASK_QUEUE
