@@ -32,6 +32,7 @@ class CartUpdates:
     APPLY_COUPON = "apply_coupon"
     BEGIN_CHECKOUT = "begin_checkout"
     END = "end_cart"  # staff end an abandoned cart (the staff console)
+    MERGE = "merge_lines"  # a guest cart's lines join the shopper's cart when they sign in
 
 
 class CartSignals:
@@ -203,6 +204,42 @@ class EndCart:
 
     actor: str
     reason: str
+
+
+@dataclass(frozen=True)
+class MergeLines:
+    """A guest cart's lines (its holds already released: the guest cart has ended) added to this
+    cart when its shopper signs in. Sent with the update id `merge-{source_cart_id}`: applied once."""
+
+    source_cart_id: str
+    lines: tuple[CartLine, ...]
+
+
+@dataclass(frozen=True)
+class MergedLine:
+    """What became of one line of a merge: `kept` of the `wanted` units it brought (fewer when
+    capped), and how many of the item the cart holds now."""
+
+    sku: str
+    label: str  # "Blue Mug (Blue, M)"
+    wanted: int
+    kept: int
+    in_cart: int
+    reason: str = ""  # why fewer were kept: out of stock, the per-item cap, the cart's line cap
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    cart: CartView
+    lines: tuple[MergedLine, ...] = ()
+
+    @property
+    def capped(self) -> tuple[MergedLine, ...]:
+        return tuple(line for line in self.lines if line.kept < line.wanted)
+
+
+# The most lines a merge carries (a guest cart holds at most CART_MAX_LINES, well below this).
+MAX_MERGE_LINES = 100
 
 
 @dataclass(frozen=True)

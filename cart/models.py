@@ -25,3 +25,18 @@ class CartRecord(DjangoCassandraModel):
         verbose_name = "cart"
         # The staff console's (cart/admin.py); `view_cartrecord` is Django's own.
         permissions = [("end_cart", "Can end a running cart and release its holds")]
+
+
+class ShopperCart(DjangoCassandraModel):
+    """Which cart is a signed-in shopper's: one row per shopper, read by key on every cart request of
+    theirs (so the cart follows them from browser to browser) and moved only by compare-and-set
+    (`IF NOT EXISTS` / `IF cart_id = ?`, cart/pointers.py), so two sign-ins at once agree on one cart."""
+
+    __table_name__ = "carts_by_shopper"
+
+    shopper_id = columns.Text(primary_key=True)  # str(user.pk)
+    cart_id = columns.Text(default="")
+    updated_at = columns.DateTime()
+
+    class Meta:
+        get_pk_field = "shopper_id"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from temporalio.client import (
     RPCTimeoutOrCancelledError,
     WithStartWorkflowOperation,
     WorkflowExecutionStatus,
+    WorkflowFailureError,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
@@ -25,15 +27,21 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from cart import pointers
 from cart.contracts import (
     TASK_QUEUE,
     AddItem,
     ApplyCoupon,
     CartErrors,
     CartInput,
+    CartLine,
     CartSettings,
     CartStatus,
+    CartUpdates,
     CartView,
+    EndCart,
+    MergeLines,
+    MergeResult,
     RemoveItem,
     SetQuantity,
     cart_workflow_id,
@@ -115,7 +123,7 @@ def _refusal(error: WorkflowUpdateFailedError) -> CartRefusal:
     return CartRefusal(UNAVAILABLE, CartErrors.UNAVAILABLE)
 
 
-async def _update(cart_id: str, update, arg, update_id: str | None = None) -> CartView:
+async def _update(cart_id: str, update, arg, update_id: str | None = None, result_type=CartView):
     """Update the cart's workflow, starting it if it is not running (update-with-start); all of it
     within the update timeout."""
     client = await _client(NOT_CONFIRMED)
@@ -126,7 +134,7 @@ async def _update(cart_id: str, update, arg, update_id: str | None = None) -> Ca
             try:
                 # Most changes are to a running cart: a plain update is one round trip cheaper.
                 return await client.get_workflow_handle(cart_workflow_id(cart_id)).execute_update(
-                    update, arg, id=update_id, result_type=CartView, rpc_timeout=timeout)
+                    update, arg, id=update_id, result_type=result_type, rpc_timeout=timeout)
             except RPCError as error:
                 if error.status != RPCStatusCode.NOT_FOUND:
                     raise
@@ -139,7 +147,7 @@ async def _update(cart_id: str, update, arg, update_id: str | None = None) -> Ca
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             )
             return await client.execute_update_with_start_workflow(
-                update, arg, start_workflow_operation=start, id=update_id, result_type=CartView,
+                update, arg, start_workflow_operation=start, id=update_id, result_type=result_type,
                 rpc_timeout=timeout,
             )
     except WorkflowUpdateFailedError as error:
@@ -208,3 +216,180 @@ async def get_cart(cart_id: str | None) -> CartView:
         logger.warning("cart %s: query failed: %r", cart_id, error)
         raise CartUnavailable(CANNOT_SHOW) from error
     return view if view.status in (CartStatus.ACTIVE, CartStatus.CHECKING_OUT) else empty_cart(cart_id)
+
+
+# -- carts of signed-in shoppers ------------------------------------------------------------------
+# A signed-in shopper's cart is the one `carts_by_shopper` names (cart/pointers.py), read on every
+# cart request of theirs. The pointer only moves by compare-and-set, so of two requests giving the
+# shopper a cart at once one wins and the other uses (or merges into) the winner's.
+
+MERGE_ACTOR = "shopper sign-in"
+MERGE_REASON = "its lines moved to the shopper's cart as they signed in"
+CLAIM_ATTEMPTS = 5
+IN_CHECKOUT_NOT_MERGED = ("Your account's cart is in checkout, so the items you added before signing in were "
+                          "not added to it; finish or cancel that checkout and add them again.")
+GUEST_IN_CHECKOUT = ("You signed in while checking out: the cart you were checking out was not merged into your "
+                     "account's cart; your account's cart is shown.")
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """What signing in did to the carts: the shopper's cart now ("" = none yet) and what to say."""
+
+    cart_id: str
+    messages: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def _pointer_failed(error: Exception) -> CartUnavailable:
+    logger.warning("cart: carts_by_shopper unavailable: %s", error)
+    return CartUnavailable(CANNOT_SHOW)
+
+
+async def shopper_cart_id(shopper_id: str) -> str:
+    """The signed-in shopper's cart id ("" when they have none): one partition read by key."""
+    try:
+        return await pointers.current(shopper_id)
+    except pointers.PointerUnavailable as error:
+        raise _pointer_failed(error) from error
+
+
+async def claim_cart(shopper_id: str, cart_id: str, replacing: str = "") -> str:
+    """Make `cart_id` the shopper's cart unless the pointer moved from `replacing` meanwhile: the
+    cart the shopper has now (ours, or the one another request set first)."""
+    try:
+        return (await pointers.claim(shopper_id, cart_id, replacing)).cart_id
+    except pointers.PointerUnavailable as error:
+        raise CartUnavailable(NOT_CONFIRMED) from error
+
+
+async def _live(cart_id: str) -> CartView | None:
+    """The cart's view while it can still be the shopper's (active or in checkout), else None."""
+    if not cart_id:
+        return None
+    view = await get_cart(cart_id)
+    if view.status not in (CartStatus.ACTIVE, CartStatus.CHECKING_OUT) or (
+            view.status == CartStatus.ACTIVE and not view.lines and not view.updated_at):
+        return None  # empty_cart(): never started, expired or its history gone
+    return view
+
+
+async def _end_guest_cart(guest_id: str) -> tuple[CartLine, ...]:
+    """End the guest cart (its holds released, so the units count as available to the shopper's
+    cart) and give back its lines. The update id makes a retry end it once; a cart this ended before
+    gives its lines from its run's result, so a merge cut short can be finished later. A cart that
+    does not exist, or closed otherwise (expired, ordered), gives none."""
+    client = await _client(NOT_CONFIRMED)
+    handle = client.get_workflow_handle(cart_workflow_id(guest_id), result_type=CartView)
+    timeout = _timeout()
+    try:
+        async with asyncio.timeout(timeout.total_seconds()):
+            try:
+                view = await handle.execute_update(CartUpdates.END, EndCart(MERGE_ACTOR, MERGE_REASON),
+                                                   id=f"merge-end-{guest_id}", result_type=CartView,
+                                                   rpc_timeout=timeout)
+            except (RPCError, WorkflowUpdateFailedError) as error:
+                if isinstance(error, RPCError) and error.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                if isinstance(error, WorkflowUpdateFailedError) and not _closed(error):
+                    raise
+                view = await _final_view(handle, timeout)
+    except WorkflowUpdateFailedError as error:
+        raise _refusal(error) from None
+    except (RPCTimeoutOrCancelledError, TimeoutError, RPCError) as error:
+        logger.warning("cart %s: ending for a merge failed: %r", guest_id, error)
+        raise CartUnavailable(NOT_CONFIRMED) from error
+    if view is None or view.status != CartStatus.ENDED:
+        return ()
+    return view.lines
+
+
+def _closed(error: WorkflowUpdateFailedError) -> bool:
+    cause = error.cause
+    return isinstance(cause, ApplicationError) and cause.type == CartErrors.CART_CLOSED
+
+
+async def _final_view(handle, timeout) -> CartView | None:
+    """The closed cart's last view (its run's result), or None when there is no such cart."""
+    try:
+        return await handle.result(follow_runs=False, rpc_timeout=timeout)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    except WorkflowFailureError:  # terminated or failed: nothing to bring along
+        return None
+
+
+async def _merge(target_id: str, guest_id: str, lines: tuple[CartLine, ...]) -> MergeResult:
+    """The guest cart's lines into the target (started if it is not running), applied once."""
+    return await _update(target_id, CartWorkflow.merge_lines, MergeLines(guest_id, lines),
+                         update_id=f"merge-{guest_id}", result_type=MergeResult)
+
+
+def _merge_messages(result: MergeResult) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    warnings = []
+    for line in result.capped:
+        if line.in_cart == 0:
+            warnings.append(f"{line.label} could not be kept: {line.reason}.")
+        else:
+            warnings.append(f"Only {line.in_cart} of {line.label} could be kept: {line.reason}.")
+    return ((result.cart.message,) if result.cart.message else ()), tuple(warnings)
+
+
+def merged_cart_id(guest_id: str) -> str:
+    """A fresh cart for the guest cart's lines when the shopper's cart closed under the merge."""
+    return salted_hmac("cart.merged_cart_id", guest_id, algorithm="sha256").hexdigest()[:32]
+
+
+async def adopt_guest_cart(shopper_id: str, guest_id: str, resume: bool = False) -> Adoption:
+    """Right after sign-in: the shopper's cart S (the pointer, if still active) and this session's
+    guest cart G. No S: G becomes the shopper's cart. Both: G ends (its holds released) and its
+    lines merge into S, capped by stock and the cart's caps. Safe to run twice at once: the pointer
+    moves by compare-and-set and the loser merges into the winner's cart; the end and the merge
+    carry update ids, so each applies once. `resume`: a merge cut short before (G ended, its lines
+    not yet in S) is finished from G's final lines."""
+    for _ in range(CLAIM_ATTEMPTS):
+        current = await shopper_cart_id(shopper_id)
+        if not guest_id or current == guest_id:
+            return Adoption(current)
+        shopper_cart = await _live(current)
+        guest_cart = await _live(guest_id)
+        if guest_cart is None:
+            if not resume:
+                return Adoption(current)  # nothing to bring along
+            lines = await _end_guest_cart(guest_id)
+            if not lines:
+                return Adoption(current)
+            return await _merge_into(shopper_id, current if shopper_cart else "", current, guest_id, lines)
+        if not guest_cart.lines and guest_cart.status == CartStatus.ACTIVE:
+            return Adoption(current)
+        if shopper_cart is None:
+            # G becomes the shopper's cart, unless another sign-in moved the pointer first.
+            if await claim_cart(shopper_id, guest_id, replacing=current) == guest_id:
+                return Adoption(guest_id)
+            continue
+        if guest_cart.status == CartStatus.CHECKING_OUT:
+            return Adoption(current, warnings=(GUEST_IN_CHECKOUT,))
+        if shopper_cart.status == CartStatus.CHECKING_OUT:
+            return Adoption(current, warnings=(IN_CHECKOUT_NOT_MERGED,))
+        lines = await _end_guest_cart(guest_id)
+        return await _merge_into(shopper_id, current, current, guest_id, lines)
+    raise CartUnavailable(NOT_CONFIRMED)
+
+
+async def _merge_into(shopper_id: str, target: str, pointer: str, guest_id: str,
+                      lines: tuple[CartLine, ...]) -> Adoption:
+    """Merge the ended guest cart's lines into `target` (the shopper's live cart); with no target, or
+    when it closed under the merge (its order placed), into a fresh cart that replaces `pointer`."""
+    # A refusal here (the target went into checkout meanwhile) reaches the caller, which tries again
+    # later: the guest cart has ended, and its lines wait in its run's result.
+    try:
+        if not target:
+            raise CartCompleted(pointer)
+        result = await _merge(target, guest_id, lines)
+    except CartCompleted:
+        target = await claim_cart(shopper_id, merged_cart_id(guest_id), replacing=pointer)
+        result = await _merge(target, guest_id, lines)
+    messages, warnings = _merge_messages(result)
+    return Adoption(target, messages, warnings)

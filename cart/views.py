@@ -5,6 +5,8 @@ When the cart service does not answer, a change is answered 503 with the same fo
 so sending it again applies it once; a cart that cannot be read is a 503 page, never an empty cart.
 """
 
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -15,8 +17,15 @@ from django.views.decorators.http import require_GET, require_POST
 from cart import ratelimit, services
 from cart.forms import AddToCartForm, CouponForm, RemoveItemForm, SetQuantityForm, first_error
 
+logger = logging.getLogger(__name__)
+
 CART_SESSION_KEY = "cart_id"
 COUNT_SESSION_KEY = "cart_count"
+# A guest cart whose merge into the shopper's cart did not finish at sign-in: tried again on the
+# next cart request (the merge's update id applies it once).
+MERGE_PENDING_KEY = "cart_merge_pending"
+MERGE_LATER = ("Your cart from before you signed in could not be added to your account's cart just now; "
+               "it will be added shortly.")
 CHECKOUT_ROUTE = "checkout:start"
 TOO_MANY_CARTS = "You have started too many carts in the last minute; please wait a minute and try again."
 NO_CART = "Your cart is empty."
@@ -46,23 +55,69 @@ def _retry(request, form, status: int):
     }, status=status)
 
 
+async def _shopper_id(request) -> str:
+    """The signed-in shopper's id ("" for a guest)."""
+    user = await request.auser()
+    return str(user.pk) if user.is_authenticated else ""
+
+
+async def cart_id_for(request) -> str | None:
+    """This request's cart: a signed-in shopper's from `carts_by_shopper` (one read by key, so the
+    cart follows them to any browser), a guest's from the session. The session mirrors the shopper's
+    cart id. Raises services.CartUnavailable when the pointer cannot be read."""
+    shopper_id = await _shopper_id(request)
+    if not shopper_id:
+        return await request.session.aget(CART_SESSION_KEY)
+    if pending := await request.session.aget(MERGE_PENDING_KEY):
+        await _adopt(request, shopper_id, pending, quiet=True, resume=True)
+    cart_id = await services.shopper_cart_id(shopper_id) or None
+    session_cart = await request.session.aget(CART_SESSION_KEY)
+    if session_cart and session_cart != cart_id and not await request.session.aget(MERGE_PENDING_KEY):
+        # This session has a cart that is not the shopper's: signed in some other way than the sign-in
+        # page, or the shopper's cart moved on elsewhere (an order placed). Brought along as at sign-in
+        # (a cart that has ended is just dropped).
+        await _adopt(request, shopper_id, session_cart)
+        if not await request.session.aget(MERGE_PENDING_KEY):
+            return await request.session.aget(CART_SESSION_KEY) or None
+    if await request.session.aget(MERGE_PENDING_KEY):
+        # The merge is not done yet: the shopper's cart is used meanwhile, or this session's if they
+        # have none; the session keeps the guest cart's id until the merge is done.
+        return cart_id or session_cart
+    if cart_id != session_cart:
+        if cart_id:
+            await request.session.aset(CART_SESSION_KEY, cart_id)
+        else:
+            await request.session.apop(CART_SESSION_KEY, None)
+    return cart_id
+
+
+async def _new_cart(request, shopper_id: str, nonce: str, replacing: str = "") -> str:
+    """A new cart's id; a signed-in shopper's is claimed in `carts_by_shopper` first (compare-and-set:
+    when another request gave them a cart meanwhile, that one is used)."""
+    cart_id = services.new_cart_id(nonce)
+    if shopper_id:
+        cart_id = await services.claim_cart(shopper_id, cart_id, replacing=replacing)
+    await request.session.aset(CART_SESSION_KEY, cart_id)
+    return cart_id
+
+
 async def _change(request, form_class, call, creates_cart: bool = False):
     form = form_class(request.POST)
     if not form.is_valid():
         messages.error(request, first_error(form))
         return redirect(_back_url(request))
-    cart_id = await request.session.aget(CART_SESSION_KEY)
-    if cart_id is None:
-        if not creates_cart:
-            messages.info(request, NO_CART)
-            return redirect(_back_url(request))
-        if not await ratelimit.allow("cart-creation", request.META.get("REMOTE_ADDR", ""),
-                                     settings.CART_CREATIONS_PER_MINUTE):
-            messages.error(request, TOO_MANY_CARTS)
-            return _retry(request, form, status=429)
-        cart_id = services.new_cart_id(form.cleaned_data["nonce"])
-        await request.session.aset(CART_SESSION_KEY, cart_id)
+    shopper_id = await _shopper_id(request)
     try:
+        cart_id = await cart_id_for(request)
+        if cart_id is None:
+            if not creates_cart:
+                messages.info(request, NO_CART)
+                return redirect(_back_url(request))
+            if not await ratelimit.allow("cart-creation", request.META.get("REMOTE_ADDR", ""),
+                                         settings.CART_CREATIONS_PER_MINUTE):
+                messages.error(request, TOO_MANY_CARTS)
+                return _retry(request, form, status=429)
+            cart_id = await _new_cart(request, shopper_id, form.cleaned_data["nonce"])
         try:
             view = await call(cart_id, form.cleaned_data)
         except services.CartCompleted:
@@ -71,8 +126,7 @@ async def _change(request, form_class, call, creates_cart: bool = False):
             if not creates_cart:
                 messages.info(request, NO_CART)
                 return redirect(_back_url(request))
-            cart_id = services.new_cart_id(form.cleaned_data["nonce"])
-            await request.session.aset(CART_SESSION_KEY, cart_id)
+            cart_id = await _new_cart(request, shopper_id, form.cleaned_data["nonce"], replacing=cart_id)
             view = await call(cart_id, form.cleaned_data)
     except services.CartRefusal as refusal:
         messages.error(request, str(refusal))
@@ -91,7 +145,7 @@ async def _change(request, form_class, call, creates_cart: bool = False):
 @require_GET
 async def cart_page(request):
     try:
-        view = await services.get_cart(await request.session.aget(CART_SESSION_KEY))
+        view = await services.get_cart(await cart_id_for(request))
     except services.CartUnavailable as unavailable:
         messages.error(request, str(unavailable))
         return render(request, "cart/cart.html", {"cart": None}, status=503)
@@ -119,3 +173,38 @@ async def remove(request):
 @require_POST
 async def coupon(request):
     return await _change(request, CouponForm, lambda cart_id, data: services.apply_coupon(cart_id, data["code"]))
+
+
+async def _adopt(request, shopper_id: str, guest_id: str, quiet: bool = False, resume: bool = False) -> None:
+    """Bring the guest cart along to the shopper's (services.adopt_guest_cart); when it cannot finish
+    now, it is tried again (`resume`) on the next cart request."""
+    try:
+        adoption = await services.adopt_guest_cart(shopper_id, guest_id, resume=resume)
+    except (services.CartUnavailable, services.CartRefusal) as error:
+        logger.warning("cart: merge of %s for shopper %s not done: %s", guest_id, shopper_id, error)
+        await request.session.aset(MERGE_PENDING_KEY, guest_id)
+        if not quiet:
+            messages.warning(request, MERGE_LATER)
+        return
+    await request.session.apop(MERGE_PENDING_KEY, None)
+    if adoption.cart_id:
+        await request.session.aset(CART_SESSION_KEY, adoption.cart_id)
+    else:
+        await request.session.apop(CART_SESSION_KEY, None)
+    for text in adoption.messages:
+        messages.success(request, text)
+    for text in adoption.warnings:
+        messages.warning(request, text)
+
+
+async def after_login(request) -> None:
+    """Called by the login view right after `alogin`: this session's guest cart follows the shopper.
+    No cart of theirs yet: it becomes theirs. Both: it merges into theirs (capped lines named in a
+    message) and ends. Never fails the sign-in: a merge that cannot finish now is retried later."""
+    shopper_id = await _shopper_id(request)
+    if not shopper_id:
+        return
+    guest_id = await request.session.aget(CART_SESSION_KEY) or ""
+    await _adopt(request, shopper_id, guest_id)
+    # The count in the page header is the shopper's cart's: refreshed by the next cart page.
+    await request.session.apop(COUNT_SESSION_KEY, None)

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         MAX_ACTOR_LENGTH,
         MAX_END_REASON_LENGTH,
         MAX_LINE_QUANTITY,
+        MAX_MERGE_LINES,
         TASK_QUEUE,
         AddItem,
         ApplyCoupon,
@@ -39,6 +40,9 @@ with workflow.unsafe.imports_passed_through():
         CartUpdates,
         CartView,
         EndCart,
+        MergedLine,
+        MergeLines,
+        MergeResult,
         RemoveItem,
         SetQuantity,
     )
@@ -84,6 +88,11 @@ BACKGROUND_CALL = dict(start_to_close_timeout=timedelta(seconds=30),
 
 def _refusal(message: str, error_type: str, *details) -> ApplicationError:
     return ApplicationError(message, *details, type=error_type, non_retryable=True)
+
+
+def _label(line: CartLine) -> str:
+    details = ", ".join(part for part in (line.colour, line.size) if part)
+    return f"{line.name} ({details})" if details else line.name
 
 
 def _business_error(error: ActivityError | ApplicationError) -> ApplicationError:
@@ -355,6 +364,75 @@ class CartWorkflow:
             raise _refusal(f"Give a reason of at most {MAX_END_REASON_LENGTH} characters.",
                            CartErrors.INVALID_REQUEST)
         self._validate_endable()
+
+    @workflow.update(name=CartUpdates.MERGE)
+    async def merge_lines(self, request: MergeLines) -> MergeResult:
+        """A guest cart's lines join this one as its shopper signs in: quantities add up, capped by the
+        stock there is, the per-item cap and the cart's line cap; each capped line says so. The guest
+        cart has ended first (its holds released), so its units count as available here. Sent with
+        the id `merge-{source}`: a retry applies once, across continue-as-new too."""
+        async with self.lock:
+            self._validate_active()
+            if self._seen_before():
+                return MergeResult(self._view())
+            merged: list[MergedLine] = []
+            changed = False
+            for incoming in request.lines:
+                line = self._line(incoming.sku)
+                have = line.quantity if line else 0
+                wanted = min(have + incoming.quantity, self.config.max_units_per_sku)
+                if line is None and len(self.state.lines) >= self.config.max_lines:
+                    merged.append(MergedLine(incoming.sku, _label(incoming), incoming.quantity, 0, 0,
+                                             f"a cart holds at most {self.config.max_lines} different items"))
+                    continue
+                base = line or replace(incoming, quantity=0)
+                held = await self._hold_up_to(base, wanted)
+                if held > have:
+                    self._put(replace(base, quantity=held))
+                    self.changed_skus.add(incoming.sku)
+                    changed = True
+                reason = ""
+                if held < have + incoming.quantity:
+                    reason = (f"you can hold at most {self.config.max_units_per_sku} of one item"
+                              if held == self.config.max_units_per_sku else "that is all there is in stock")
+                merged.append(MergedLine(incoming.sku, _label(incoming), incoming.quantity, max(0, held - have),
+                                         held, reason))
+            self._remember_update()
+            kept = sum(line.kept for line in merged)
+            plural = "s" if kept != 1 else ""
+            message = f"Added {kept} item{plural} from before you signed in to your cart." if kept else ""
+            view = self._changed(None, message) if changed else self._view(message)
+            return MergeResult(view, tuple(merged))
+
+    @merge_lines.validator
+    def _validate_merge(self, request: MergeLines) -> None:
+        self._validate_active()
+        if len(request.lines) > MAX_MERGE_LINES:
+            raise _refusal("Too many lines to merge.", CartErrors.INVALID_REQUEST)
+        for line in request.lines:
+            self._validate_sku(line.sku)
+            if not 1 <= line.quantity <= MAX_LINE_QUANTITY:
+                raise _refusal(f"Quantity must be between 1 and {MAX_LINE_QUANTITY}.", CartErrors.INVALID_QUANTITY)
+
+    async def _hold_up_to(self, line: CartLine, quantity: int) -> int:
+        """Hold `quantity` units of the line, or as many as there are (never fewer than it holds now):
+        the units held. A stock call that used up its retry budget keeps the line as it was."""
+        expires_at = (workflow.now() + timedelta(seconds=self.config.hold_ttl_seconds)).isoformat()
+        while quantity > line.quantity:
+            request = HoldRequest(self._reservation_id(line.sku), line.sku, quantity, expires_at, self.state.cart_id)
+            try:
+                await workflow.execute_local_activity(InventoryActivities.HOLD_STOCK, request, result_type=HoldResult,
+                                                      **STOCK_CALL)
+                return quantity
+            except (ActivityError, ApplicationError) as error:
+                refusal = _business_error(error)
+                if refusal.type != CartErrors.OUT_OF_STOCK or not refusal.details:
+                    return line.quantity
+                most = int(refusal.details[0])
+                if most >= quantity:  # the stock moved between the calls: try once more at the same level
+                    most = quantity - 1
+                quantity = most
+        return line.quantity
 
     @workflow.signal(name=CartSignals.CHECKOUT_FINISHED)
     def checkout_finished(self, outcome: CheckoutOutcome) -> None:

@@ -10,6 +10,14 @@ from django import forms
 from identity.contracts import US_STATES
 
 POSTAL_CODE = re.compile(r"^[0-9]{5}(-[0-9]{4})?$")
+NEW_ADDRESS = "new"
+ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "state", "postal_code", "country")
+
+
+def one_line(address) -> str:
+    """A saved address as one line of text (checkout.contracts.Address)."""
+    parts = [address.full_name, address.line1, address.line2, f"{address.city}, {address.state} {address.postal_code}"]
+    return ", ".join(part for part in parts if part)
 
 
 class ShippingForm(forms.Form):
@@ -23,13 +31,37 @@ class ShippingForm(forms.Form):
     country = forms.ChoiceField(choices=[("US", "United States")], initial="US")
     shipping_method = forms.ChoiceField(widget=forms.RadioSelect)
 
-    def __init__(self, *args, methods=(), **kwargs) -> None:
+    def __init__(self, *args, methods=(), signed_in: bool = False, saved=(), **kwargs) -> None:
+        """`signed_in`: the email is the account's (no field). `saved`: the shopper's saved addresses
+        (identity.accounts.SavedAddress), offered as a choice; one chosen makes the address fields
+        unnecessary (the view loads the chosen address by id; posted fields are ignored for it)."""
         super().__init__(*args, **kwargs)
         self.fields["shipping_method"].choices = [
             (method.code, f"{method.label} ({method.days})") for method in methods]
+        if not signed_in:
+            return
+        del self.fields["email"]
+        self.fields["save_address"] = forms.BooleanField(label="Save this address to my account", required=False)
+        if saved:
+            choices = [(item.address_id, one_line(item.address)) for item in saved]
+            self.fields["saved_address"] = forms.ChoiceField(
+                label="Ship to", required=False, widget=forms.RadioSelect,
+                choices=[*choices, (NEW_ADDRESS, "A new address")],
+                error_messages={"invalid_choice": "Choose one of your saved addresses, or a new address."})
+            if self.data.get("saved_address") not in (None, "", NEW_ADDRESS):
+                for name in ADDRESS_FIELDS:
+                    self.fields[name].required = False
+
+    @property
+    def chosen_address_id(self) -> str:
+        """The saved address chosen ("" for a new one): valid once the form is."""
+        chosen = self.cleaned_data.get("saved_address") or ""
+        return "" if chosen == NEW_ADDRESS else chosen
 
     def clean_postal_code(self) -> str:
         value = self.cleaned_data["postal_code"]
+        if not value and not self.fields["postal_code"].required:
+            return value
         if not POSTAL_CODE.fullmatch(value):
             raise forms.ValidationError("Enter a US ZIP code: 5 digits, or 5+4 like 94110-1234.")
         return value

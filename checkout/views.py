@@ -4,16 +4,20 @@ answered with a redirect to the step the checkout is at (visiting a step out of 
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cart.services import CartUnavailable
+from cart.views import cart_id_for
 from checkout import services
 from checkout.contracts import Address, CheckoutStep, ShippingChoice
 from checkout.forms import PaymentForm, ShippingForm, SubmitForm
 from commerce.views import unavailable
+from identity import accounts
 from identity.services import astore_config
 from orders.services import remember_placed_order
 
@@ -37,14 +41,26 @@ PAGE_SHOWN_AT = {
 UNAVAILABLE = "Checkout is unavailable right now; your cart is safe. Please try again in a moment."
 
 
+ADDRESSES_UNAVAILABLE = "Your saved addresses cannot be shown just now; enter the address below."
+NOT_SAVED = "The address is used for this order but was not saved to your account: {reason}"
+
+
 def _to_step(view):
     return redirect(STEP_PAGES.get(view.step, "cart"))
+
+
+async def _cart_id(request) -> str | None:
+    """The request's cart (a signed-in shopper's from their account: the cart follows them)."""
+    try:
+        return await cart_id_for(request)
+    except CartUnavailable as error:
+        raise services.CheckoutUnavailable(str(error)) from error
 
 
 async def _checkout(request, page: str):
     """(view, None) when `page` may be shown now, else (None, the response to send instead)."""
     try:
-        view = await services.current(await request.session.aget(CART_SESSION_KEY))
+        view = await services.current(await _cart_id(request))
     except services.CheckoutUnavailable:
         return None, unavailable(request, UNAVAILABLE)
     if view is None:
@@ -90,7 +106,10 @@ async def _call(request, call, fallback: str):
 
 @require_POST
 async def start(request):
-    cart_id = await request.session.aget(CART_SESSION_KEY)
+    try:
+        cart_id = await _cart_id(request)
+    except services.CheckoutUnavailable:
+        return unavailable(request, UNAVAILABLE)
     if not cart_id:
         messages.error(request, "Your cart is empty.")
         return redirect("cart")
@@ -99,28 +118,69 @@ async def start(request):
     return refused or _to_step(view)
 
 
+async def _saved_addresses(request, shopper_id: str) -> tuple:
+    """The shopper's saved addresses; none (with a note) when the accounts store does not answer."""
+    if not shopper_id:
+        return ()
+    try:
+        return await accounts.saved_addresses(shopper_id)
+    except accounts.AccountsUnavailable:
+        messages.warning(request, ADDRESSES_UNAVAILABLE)
+        return ()
+
+
+async def _shipping_address(request, form, user, saved) -> Address | None:
+    """The address to ship to: a saved one loaded by its id (never from the posted fields), or the
+    form's, saved to the account when asked. None when the chosen saved address is not the shopper's."""
+    data = form.cleaned_data
+    if not user.is_authenticated:
+        return Address(data["email"], data["full_name"], data["line1"], data["line2"], data["city"], data["state"],
+                       data["postal_code"], data["country"])
+    chosen = form.chosen_address_id
+    if chosen:
+        found = next((item for item in saved if item.address_id == chosen), None)
+        return replace(found.address, email=user.email) if found else None
+    address = Address(user.email, data["full_name"], data["line1"], data["line2"], data["city"], data["state"],
+                      data["postal_code"], data["country"])
+    if data.get("save_address"):
+        try:
+            await accounts.save_address(str(user.pk), replace(address, email=""))
+        except (accounts.AccountRefusal, accounts.AccountsUnavailable) as error:
+            messages.warning(request, NOT_SAVED.format(reason=error))
+        else:
+            messages.success(request, "The address is saved to your account.")
+    return address
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 async def shipping(request):
     view, elsewhere = await _checkout(request, "shipping")
     if elsewhere:
         return elsewhere
     config = await astore_config()
+    user = await request.auser()
+    shopper_id = str(user.pk) if user.is_authenticated else ""
+    saved = await _saved_addresses(request, shopper_id)
+    form_options = {"methods": config.shipping_methods, "signed_in": bool(shopper_id), "saved": saved}
     if request.method == "POST":
-        form = ShippingForm(request.POST, methods=config.shipping_methods)
+        form = ShippingForm(request.POST, **form_options)
         if form.is_valid():
-            data = form.cleaned_data
-            choice = ShippingChoice(Address(data["email"], data["full_name"], data["line1"], data["line2"],
-                                            data["city"], data["state"], data["postal_code"], data["country"]),
-                                    data["shipping_method"])
-            view, refused = await _call(request, lambda: services.set_shipping(view.checkout_id, choice),
-                                        "checkout:shipping")
-            return refused or _to_step(view)
+            address = await _shipping_address(request, form, user, saved)
+            if address is not None:
+                choice = ShippingChoice(address, form.cleaned_data["shipping_method"])
+                view, refused = await _call(request, lambda: services.set_shipping(view.checkout_id, choice),
+                                            "checkout:shipping")
+                return refused or _to_step(view)
+            form.add_error("saved_address", "Choose one of your saved addresses, or a new address.")
         return await _page(request, "checkout/shipping.html", view, form=form, status=400)
     initial = {"shipping_method": config.shipping_methods[0].code, "country": "US"}
+    if saved:
+        initial["saved_address"] = saved[0].address_id
     if view.shipping:
         initial.update(vars(view.shipping.address), shipping_method=view.shipping.shipping_method)
-    return await _page(request, "checkout/shipping.html", view, form=ShippingForm(initial=initial,
-                                                                             methods=config.shipping_methods))
+        same = next((item for item in saved if item.address == replace(view.shipping.address, email="")), None)
+        initial["saved_address"] = same.address_id if same else "new"
+    return await _page(request, "checkout/shipping.html", view, form=ShippingForm(initial=initial, **form_options))
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -174,7 +234,7 @@ async def submit(request):
 @require_POST
 async def cancel(request):
     try:
-        view = await services.current(await request.session.aget(CART_SESSION_KEY))
+        view = await services.current(await _cart_id(request))
     except services.CheckoutUnavailable:
         return unavailable(request, UNAVAILABLE)
     if view is None or view.step in CheckoutStep.FINISHED:
