@@ -11,6 +11,7 @@ COPY orders ./orders
 COPY fulfillment ./fulfillment
 COPY inventory ./inventory
 COPY identity ./identity
+COPY api ./api
 COPY templates ./templates
 COPY manage.py ./
 RUN pip install --no-cache-dir -c constraints.txt -e '.[postgres]'

@@ -7,6 +7,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("api.main")),
     path("", include("cart.urls")),
     path("", include("checkout.urls")),
     path("", include("orders.urls")),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -45,6 +45,8 @@ class WorkerSpec:
     activities: tuple
     # Threads of this worker's own activity pool, and the most activity tasks it runs at once.
     activity_threads: int
+    # What the domain starts once its worker polls (a long-running workflow such as a sweep), if anything.
+    on_start: Callable[[Client], Awaitable[None]] | None = None
 
 
 def _activity_threads(known: set[str]) -> dict[str, int]:
@@ -67,7 +69,8 @@ def worker_specs(queues: list[str] | None = None) -> list[WorkerSpec]:
     known = {module.TASK_QUEUE for module in modules}
     threads = _activity_threads(known)
     specs = [
-        WorkerSpec(module.TASK_QUEUE, tuple(module.WORKFLOWS), tuple(module.ACTIVITIES), threads[module.TASK_QUEUE])
+        WorkerSpec(module.TASK_QUEUE, tuple(module.WORKFLOWS), tuple(module.ACTIVITIES), threads[module.TASK_QUEUE],
+                   getattr(module, "on_start", None))
         for module in modules
     ]
     if queues:
@@ -97,6 +100,14 @@ def build_worker(client: Client, spec: WorkerSpec, executor: ThreadPoolExecutor)
     )
 
 
+async def _start_domain_workflows(client: Client, spec: WorkerSpec) -> None:
+    """A failure here is logged, not fatal: the workers still serve, and the next start tries again."""
+    try:
+        await spec.on_start(client)
+    except Exception:  # noqa: BLE001 - any failure; the log says which
+        logger.exception("task queue %r: starting its long-running workflows failed", spec.task_queue)
+
+
 async def run_workers(client: Client, queues: list[str] | None, stop: asyncio.Event,
                       on_started: Callable[[], None] | None = None) -> None:
     """Run the workers until `stop` is set, then drain them: in-flight tasks finish first.
@@ -114,6 +125,9 @@ async def run_workers(client: Client, queues: list[str] | None, stop: asyncio.Ev
                 spec.task_queue, client.namespace, len(spec.workflows), len(spec.activities),
                 "y" if len(spec.activities) == 1 else "ies", spec.activity_threads,
             )
+        for spec in specs:
+            if spec.on_start is not None:
+                await _start_domain_workflows(client, spec)
         if on_started:
             on_started()
         stopper = asyncio.create_task(stop.wait())

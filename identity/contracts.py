@@ -11,6 +11,7 @@ input (cart, checkout) or through an activity (the order's settings), never from
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 TASK_QUEUE = "identity"
 # One store configuration per shop: an entity workflow on the identity queue.
@@ -70,6 +71,8 @@ class StoreConfig:
 
 class IdentityWorkflows:
     STORE_CONFIG = "StoreConfig"
+    API_TOKEN = "ApiToken"  # one per API token: `token-{token_id}`
+    SESSION_SWEEP = "SessionSweep"  # one per shop: `session-sweep`
 
 
 class StoreConfigUpdates:
@@ -153,3 +156,136 @@ class PersistStoreConfig:
 
     config: StoreConfig
     change: StoreConfigChange
+
+
+# -- API tokens ---------------------------------------------------------------------------------------
+#
+# A partner API token is `hc_<token_id>_<secret>`: the id finds the row (`api_tokens`), the secret is
+# 256 random bits kept only as its SHA-256. One `ApiTokenWorkflow` per token (`token-{token_id}`, on
+# this queue) sleeps until the token's expiry and then marks it revoked ("expired") through an
+# activity; a `revoke` signal (sent after the tokens page has already marked it revoked in Cassandra)
+# ends it early. The API refuses a token past `expires_at` on its own, whatever the workflow did.
+
+class TokenScopes:
+    CATALOG_READ = "catalog:read"
+    ORDERS_READ = "orders:read"
+    ORDERS_WRITE = "orders:write"  # staff only
+    ALL = (CATALOG_READ, ORDERS_READ, ORDERS_WRITE)
+    STAFF_ONLY = (ORDERS_WRITE,)
+    LABELS = {
+        CATALOG_READ: "Read the catalog (products, prices, availability)",
+        ORDERS_READ: "Read orders (your own; staff: all)",
+        ORDERS_WRITE: "Act on orders (approve, cancel, refund, notes, retry payment) - staff only",
+    }
+
+
+class TokenRevokeReasons:
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class ApiTokenSignals:
+    REVOKE = "revoke"
+
+
+class ApiTokenQueries:
+    STATE = "token_state"
+
+
+class ApiTokenActivities:
+    EXPIRE = "expire_api_token"
+
+
+TOKEN_PREFIX = "hc"
+TOKEN_EXPIRY_DAYS = (7, 30, 90, 365)
+MAX_TOKEN_NAME_LENGTH = 60
+MAX_TOKENS_PER_OWNER = 50  # active or not, the tokens page lists the newest this many
+MAX_ACTIVE_TOKENS = 20  # active tokens one account may hold at once
+
+
+def api_token_workflow_id(token_id: str) -> str:
+    return f"token-{token_id}"
+
+
+@dataclass(frozen=True)
+class ApiTokenInput:
+    token_id: str
+    owner_id: str
+    expires_at: str  # ISO 8601, UTC
+
+
+@dataclass(frozen=True)
+class RevokeApiToken:
+    """The `revoke` signal: who revoked it (the row is already marked; this ends the workflow)."""
+
+    actor: str
+    at: str = ""  # ISO 8601
+
+
+@dataclass(frozen=True)
+class ExpireApiToken:
+    """The expiry activity's request: mark the token revoked ("expired") unless it is already."""
+
+    token_id: str
+    at: str  # ISO 8601, workflow time
+
+
+@dataclass(frozen=True)
+class ApiTokenOutcome:
+    """How a token's workflow ended (and its query's answer while it runs: `reason` "" = active)."""
+
+    token_id: str
+    reason: str = ""  # TokenRevokeReasons, "" while active
+    at: str = ""  # ISO 8601
+    actor: str = ""
+
+
+@dataclass(frozen=True)
+class TokenView:
+    """A token as its owner's page shows it (never the secret, never its hash)."""
+
+    token_id: str
+    owner_id: str
+    name: str
+    scopes: tuple[str, ...]
+    created_at: datetime | None
+    expires_at: datetime | None
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+    revoked_reason: str = ""
+
+    def status_at(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return self.revoked_reason or TokenRevokeReasons.REVOKED
+        if self.expires_at is None or self.expires_at <= now:
+            return TokenRevokeReasons.EXPIRED
+        return "active"
+
+    def active_at(self, now: datetime) -> bool:
+        return self.status_at(now) == "active"
+
+
+# -- sweeping expired sessions and cache entries ------------------------------------------------------
+#
+# Django deletes an expired session row only when `clearsessions` runs, and the database cache culls
+# expired entries only while it writes: one `SessionSweep` workflow (`session-sweep`, on this queue)
+# deletes both on its own timer, started (if not running) by the identity worker. No cron.
+
+SESSION_SWEEP_WORKFLOW_ID = "session-sweep"
+MIN_SESSION_SWEEP_SECONDS = 60
+
+
+class SessionSweepActivities:
+    SWEEP = "sweep_expired_sessions"
+
+
+@dataclass(frozen=True)
+class SessionSweepInput:
+    interval_seconds: int = 3600
+    rounds_per_run: int = 100  # sweeps before the run continues as new
+
+
+@dataclass(frozen=True)
+class SweptRows:
+    sessions: int = 0
+    cache_entries: int = 0

@@ -9,13 +9,25 @@ query answers is what Cassandra has. A request whose action id was applied befor
 change again and changes nothing (the id is carried over continue-as-new with the latest changes).
 After `continue_as_new_after` changes, or when Temporal suggests it, the run continues as new with
 the configuration and the latest changes. `get_store_config` answers both.
+
+`ApiToken` (`token-{token_id}`, one per partner API token, on the `identity` queue): started when
+the token is created, it sleeps until the token's expiry and then marks the token revoked
+("expired") through an activity that retries until Cassandra answers (the API refuses a token past
+its expiry on its own meanwhile). The `revoke` signal ends it early: the tokens page has already
+marked the token revoked in Cassandra before it signals (revocation must not wait for Temporal), so
+the workflow only records who and when and ends. `token_state` answers how it stands.
+
+`SessionSweep` (`session-sweep`, one per shop, on the `identity` queue): every `interval_seconds`
+an activity deletes expired session rows and expired cache entries from the SQL database; a round
+whose activity fails is logged and the next round sweeps what it missed. After `rounds_per_run`
+rounds, or when Temporal suggests it, the run continues as new.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -27,10 +39,20 @@ with workflow.unsafe.imports_passed_through():
         KEPT_CHANGES,
         MAX_ACTOR_LENGTH,
         MAX_REASON_LENGTH,
+        MIN_SESSION_SWEEP_SECONDS,
+        ApiTokenActivities,
+        ApiTokenInput,
+        ApiTokenOutcome,
+        ApiTokenQueries,
+        ApiTokenSignals,
         ChangeStoreConfig,
+        ExpireApiToken,
         IdentityActivities,
         IdentityWorkflows,
         PersistStoreConfig,
+        RevokeApiToken,
+        SessionSweepActivities,
+        SessionSweepInput,
         StoreConfigChange,
         StoreConfigChanged,
         StoreConfigErrors,
@@ -38,6 +60,8 @@ with workflow.unsafe.imports_passed_through():
         StoreConfigQueries,
         StoreConfigState,
         StoreConfigUpdates,
+        SweptRows,
+        TokenRevokeReasons,
     )
 
 # Bounded, so a Cassandra that stays down refuses the change within about a minute (nothing
@@ -128,3 +152,73 @@ class StoreConfigWorkflow:
     @workflow.query(name=StoreConfigQueries.GET)
     def get_store_config(self) -> StoreConfigState:
         return StoreConfigState(self.config, tuple(self.changes))
+
+
+# The expiry mark is retried until Cassandra answers: the token is refused by the API past its
+# expiry anyway, so waiting costs nothing but a stale status on the tokens page.
+EXPIRE_CALL = dict(start_to_close_timeout=timedelta(seconds=15),
+                   retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1),
+                                            maximum_interval=timedelta(minutes=5)))
+
+
+@workflow.defn(name=IdentityWorkflows.API_TOKEN)
+class ApiTokenWorkflow:
+    @workflow.init
+    def __init__(self, input: ApiTokenInput) -> None:
+        self.outcome = ApiTokenOutcome(input.token_id)
+
+    @workflow.run
+    async def run(self, input: ApiTokenInput) -> ApiTokenOutcome:
+        expires_at = datetime.fromisoformat(input.expires_at)
+        remaining = (expires_at - workflow.now()).total_seconds()
+        if remaining > 0:
+            try:
+                await workflow.wait_condition(lambda: bool(self.outcome.reason), timeout=remaining,
+                                              timeout_summary="token expiry")
+            except TimeoutError:
+                pass
+        if not self.outcome.reason:
+            at = workflow.now().isoformat()
+            # The activity answers what Cassandra has now: "revoked" when the page got there first.
+            reason = await workflow.execute_activity(ApiTokenActivities.EXPIRE, ExpireApiToken(input.token_id, at),
+                                                     result_type=str, **EXPIRE_CALL)
+            if not self.outcome.reason:  # a revoke signal that came during the activity stands
+                self.outcome = ApiTokenOutcome(input.token_id, reason or TokenRevokeReasons.EXPIRED, at)
+        return self.outcome
+
+    @workflow.signal(name=ApiTokenSignals.REVOKE)
+    def revoke(self, request: RevokeApiToken) -> None:
+        if self.outcome.reason:
+            return  # revoked or expired before: the first answer stands
+        actor = request.actor if isinstance(request.actor, str) else ""
+        self.outcome = ApiTokenOutcome(self.outcome.token_id, TokenRevokeReasons.REVOKED,
+                                       workflow.now().isoformat(), actor[:MAX_ACTOR_LENGTH])
+
+    @workflow.query(name=ApiTokenQueries.STATE)
+    def token_state(self) -> ApiTokenOutcome:
+        return self.outcome
+
+
+# A round's sweep: a database that stays down fails the round within about two minutes.
+SWEEP_CALL = dict(start_to_close_timeout=timedelta(seconds=60),
+                  retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1),
+                                           maximum_interval=timedelta(seconds=20), maximum_attempts=3))
+
+
+@workflow.defn(name=IdentityWorkflows.SESSION_SWEEP)
+class SessionSweepWorkflow:
+    @workflow.run
+    async def run(self, input: SessionSweepInput) -> None:
+        interval = timedelta(seconds=max(MIN_SESSION_SWEEP_SECONDS, input.interval_seconds))
+        for _ in range(max(1, input.rounds_per_run)):
+            try:
+                swept = await workflow.execute_activity(SessionSweepActivities.SWEEP, result_type=SweptRows,
+                                                        **SWEEP_CALL)
+                workflow.logger.info("swept %d expired session(s) and %d expired cache entr(ies)",
+                                     swept.sessions, swept.cache_entries)
+            except ActivityError as error:
+                workflow.logger.warning("session sweep failed this round: %s", error.cause or error)
+            await workflow.sleep(interval)
+            if workflow.info().is_continue_as_new_suggested():
+                break
+        workflow.continue_as_new(input)

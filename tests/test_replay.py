@@ -7,13 +7,14 @@ from cart.workflows import CartWorkflow
 from checkout.workflows import CheckoutWorkflow
 from commerce.probe import ProbeWorkflow
 from fulfillment.workflows import FulfillmentWorkflow, SupplierOrderWorkflow
-from identity.workflows import StoreConfigWorkflow
+from identity.workflows import ApiTokenWorkflow, SessionSweepWorkflow, StoreConfigWorkflow
 from inventory.workflows import CatalogReindexWorkflow, InventoryServiceWorkflow, StockChangeWorkflow
-from orders.workflows import OrderWorkflow
+from orders.workflows import LinkGuestOrdersWorkflow, OrderWorkflow
 from tests.histories import recorded
 
 WORKFLOWS = [ProbeWorkflow, CartWorkflow, CheckoutWorkflow, InventoryServiceWorkflow, StockChangeWorkflow,
-             CatalogReindexWorkflow, OrderWorkflow, FulfillmentWorkflow, SupplierOrderWorkflow, StoreConfigWorkflow]
+             CatalogReindexWorkflow, OrderWorkflow, FulfillmentWorkflow, SupplierOrderWorkflow, StoreConfigWorkflow,
+             ApiTokenWorkflow, SessionSweepWorkflow, LinkGuestOrdersWorkflow]
 
 
 def test_every_workflow_has_a_recorded_history():
