@@ -22,8 +22,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from cart import ratelimit
 from cart import views as cart_views
+from commerce import ratelimit
 from commerce.views import unavailable
 from identity import accounts
 from identity.forms import (
@@ -63,9 +63,11 @@ async def _signed_in(request):
 
 
 def _private(response):
-    # Account pages (and the links with tokens) stay out of caches, search engines and referrers.
+    # Account pages (and the links with tokens) stay out of search engines and other sites' referrers.
+    # Not "no-referrer": browsers then send `Origin: null` with the page's form POSTs, and Django's CSRF
+    # check refuses them (403).
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -152,9 +152,11 @@ def _page_for_request(request, order_number: str) -> services.OrderPage | None:
 
 
 def _private(response):
-    # The link may carry the emailed token: keep the page out of search engines and referrers.
+    # The link may carry the emailed token: keep the page out of search engines and other sites'
+    # referrers. Not "no-referrer": browsers then send `Origin: null` with the page's POSTs (the nav's
+    # sign-out), and Django's CSRF check refuses them.
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -95,3 +95,19 @@ def test_the_admin_renders_and_its_scripts_and_styles_are_allowed(client):
         response = client.get(path)
         assert response.status_code == 200, path
         _assets_obey_the_policy(client, response.content.decode())
+
+
+@pytest.mark.parametrize("path", ["/accounts/register/", "/accounts/login/", "/accounts/password/reset/",
+                                  "/accounts/profile/", "/accounts/tokens/", "/orders/"])
+def test_pages_with_forms_let_the_browser_send_its_origin_with_their_posts(client, path):
+    # A "no-referrer" policy makes browsers send `Origin: null` with a form's POST, which Django's
+    # CSRF check refuses: every account form (and the nav's sign-out) would answer 403.
+    client.force_login(get_user_model().objects.create_user("origin@example.com", password="a-long-password-1"))
+    if path in ("/accounts/register/", "/accounts/login/", "/accounts/password/reset/"):
+        client.logout()
+    response = client.get(path)
+
+    assert response.status_code == 200
+    policies = [response.get("Referrer-Policy", ""),
+                *re.findall(r'<meta name="referrer" content="([^"]+)"', response.content.decode())]
+    assert "no-referrer" not in policies and "same-origin" in policies
