@@ -14,8 +14,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from cart import ratelimit, services
+from cart import services
 from cart.forms import AddToCartForm, CouponForm, RemoveItemForm, SetQuantityForm, first_error
+from commerce import ratelimit
 
 logger = logging.getLogger(__name__)
 
@@ -206,5 +207,17 @@ async def after_login(request) -> None:
         return
     guest_id = await request.session.aget(CART_SESSION_KEY) or ""
     await _adopt(request, shopper_id, guest_id)
-    # The count in the page header is the shopper's cart's: refreshed by the next cart page.
-    await request.session.apop(COUNT_SESSION_KEY, None)
+    await _recount(request)
+
+
+async def _recount(request) -> None:
+    """The page header's count becomes the shopper's cart's (empty when it cannot be read now: the
+    next cart page sets it)."""
+    count = 0
+    cart_id = await request.session.aget(CART_SESSION_KEY)
+    if cart_id and not await request.session.aget(MERGE_PENDING_KEY):
+        try:
+            count = (await services.get_cart(cart_id)).item_count
+        except services.CartUnavailable:
+            pass
+    await request.session.aset(COUNT_SESSION_KEY, count)

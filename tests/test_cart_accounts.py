@@ -146,6 +146,7 @@ async def test_a_guest_cart_merges_into_the_shoppers_cart_and_each_capped_line_i
     await sync_to_async(_set_on_hand)(mug.sku, 3)  # a recount: one mug fewer than the carts hold
 
     await _sign_in(guest, email)
+    assert await guest.session.aget("cart_count") == 9  # the header counts the merged cart at once
 
     lines, html = await _cart(guest)
     assert lines == {mug.sku: 3, shirt.sku: 5, hat.sku: 1}
