@@ -14,7 +14,7 @@ from django.conf import settings
 from ninja.security import HttpBearer
 
 from api.errors import Forbidden, TooManyRequests, Unauthorized, Unavailable
-from cart import ratelimit
+from commerce import ratelimit
 from identity import token_services
 from identity.token_services import ApiPrincipal
 

@@ -38,7 +38,7 @@ class ShopSwagger(Swagger):
 
 
 api = NinjaAPI(
-    title="Heron & Co. partner API",
+    title=f"{settings.SHOP_NAME} partner API",
     version="1",
     description="Products, availability and orders of the shop. Authenticate with `Authorization: Bearer <token>` "
                 "(tokens are made at /accounts/tokens/, with scopes catalog:read, orders:read and, for staff, "
@@ -75,7 +75,9 @@ def validation_error(request, error: ValidationError):
         # ninja nests a Query/Body schema's fields under the parameter's own name: drop it.
         if len(location) > 1 and location[0] in ("filters", "paging", "body"):
             location = location[1:]
-        errors.append({"field": ".".join(location) or "request", "message": str(item.get("msg", "is invalid"))})
+        # A missing or non-object JSON body has no field of its own: it is named "body".
+        whole = "body" if tuple(item.get("loc", ()))[:1] == ("body",) else "request"
+        errors.append({"field": ".".join(location) or whole, "message": str(item.get("msg", "is invalid"))})
     if not errors:
         errors = [{"field": "request", "message": "is invalid"}]
     first = errors[0]

@@ -35,8 +35,8 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
-from cart import ratelimit
 from checkout.contracts import Address
+from commerce import ratelimit
 from identity import shoppers
 from identity.contracts import US_STATES
 from orders import services as order_services

@@ -262,6 +262,8 @@ def test_bad_input_is_400_naming_the_field():
     assert no_text.status_code == 400 and no_text.json()["detail"].startswith("text:")
     bad_json = call(token, "/orders/HC-0000-0000-0000/notes", "post", data="{", content_type="application/json")
     assert bad_json.status_code == 400 and bad_json.json()["detail"]
+    no_body = call(token, "/orders/HC-0000-0000-0000/approve", "post", data="", content_type="application/json")
+    assert no_body.status_code == 400 and no_body.json()["errors"][0]["field"] == "body", no_body.json()
     bad_key = post(token, "/orders/HC-0000-0000-0000/approve", {}, HTTP_IDEMPOTENCY_KEY="no spaces")
     assert bad_key.status_code == 400 and "Idempotency-Key" in bad_key.json()["detail"]
 

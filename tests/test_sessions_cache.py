@@ -169,7 +169,7 @@ def test_the_cart_creation_limit_counts_across_processes(sql_database):
     client = f"203.0.113.{uuid.uuid4().int % 250}-{uuid.uuid4().hex[:6]}"
     count = f"""
         import asyncio
-        from cart import ratelimit
+        from commerce import ratelimit
         async def attempts():
             return [await ratelimit.allow("test", "{client}", 10) for _ in range(8)]
         print(sum(asyncio.run(attempts())))
