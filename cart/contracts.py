@@ -83,7 +83,7 @@ class CartStatus:
     ENDED = "ended"
 
     LABELS = {ACTIVE: "Active", CHECKING_OUT: "Checking out", COMPLETED: "Completed (order placed)",
-              EXPIRED: "Expired", ENDED: "Ended by staff"}
+              EXPIRED: "Expired", ENDED: "Ended"}  # by staff, or merged into the shopper's cart at sign-in
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
+from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -34,11 +34,6 @@ class TokenForm(forms.Form):
         self.fields["scopes"].initial = [TokenScopes.CATALOG_READ]
 
 
-async def _signed_in(request):
-    user = await request.auser()
-    return user if user.is_authenticated else None
-
-
 async def _page(request, user, form, created=None, status: int = 200):
     try:
         listed = await services.owner_tokens(str(user.pk))
@@ -52,10 +47,9 @@ async def _page(request, user, form, created=None, status: int = 200):
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
+@login_required
 async def tokens(request):
-    user = await _signed_in(request)
-    if user is None:
-        return redirect_to_login(request.get_full_path())
+    user = await request.auser()
     if request.method != "POST":
         return await _page(request, user, TokenForm(is_staff=user.is_staff))
     form = TokenForm(request.POST, is_staff=user.is_staff)
@@ -75,10 +69,9 @@ async def tokens(request):
 
 @never_cache
 @require_POST
+@login_required
 async def revoke(request, token_id: str):
-    user = await _signed_in(request)
-    if user is None:
-        return redirect_to_login(request.get_full_path())
+    user = await request.auser()
     try:
         token = await services.revoke_token(str(user.pk), token_id, user.get_username())
     except services.TokenNotFound as error:

@@ -9,12 +9,11 @@ counts failures per email and address and refuses a locked-out login (429, `lock
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import alogin, alogout, aupdate_session_auth_hash, authenticate
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -50,10 +49,6 @@ def _next(request, target: str | None) -> str:
                                                   require_https=request.is_secure()):
         return target
     return reverse("identity:profile")
-
-
-def _to_login(request):
-    return redirect(f"{reverse('identity:login')}?{urlencode({'next': request.get_full_path()})}")
 
 
 async def _signed_in(request):
@@ -165,11 +160,10 @@ async def _profile_page(request, user, status: int = 200, name_form=None, addres
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
+@login_required
 async def profile(request):
     """GET: the profile; POST: change the name."""
-    user = await _signed_in(request)
-    if user is None:
-        return _to_login(request)
+    user = await request.auser()
     if request.method != "POST":
         return await _profile_page(request, user)
     form = NameForm(request.POST)
@@ -187,10 +181,9 @@ async def profile(request):
 
 
 @require_POST
+@login_required
 async def address_add(request):
-    user = await _signed_in(request)
-    if user is None:
-        return _to_login(request)
+    user = await request.auser()
     form = AddressForm(request.POST)
     if not form.is_valid():
         return await _profile_page(request, user, status=400, address_form=form)
@@ -206,10 +199,9 @@ async def address_add(request):
 
 
 @require_POST
+@login_required
 async def address_delete(request):
-    user = await _signed_in(request)
-    if user is None:
-        return _to_login(request)
+    user = await request.auser()
     form = AddressDeleteForm(request.POST)
     if not form.is_valid():
         messages.error(request, "That address is not one of yours.")
@@ -225,11 +217,10 @@ async def address_delete(request):
 # -- verifying the email ----------------------------------------------------------------------------
 
 @require_POST
+@login_required
 async def verify_send(request):
     """Send the verification link again (ACCOUNT_VERIFY_EMAILS_PER_HOUR per shopper)."""
-    user = await _signed_in(request)
-    if user is None:
-        return _to_login(request)
+    user = await request.auser()
     try:
         shopper = await accounts.profile(user)
         if shopper.verified:
@@ -260,10 +251,9 @@ async def verify(request, token: str):
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
+@login_required
 async def password_change(request):
-    user = await _signed_in(request)
-    if user is None:
-        return _to_login(request)
+    user = await request.auser()
     form = PasswordChangeForm(user, request.POST if request.method == "POST" else None)
     if request.method != "POST":
         return _private(render(request, "identity/password_change.html", {"form": form}))
