@@ -181,6 +181,14 @@ async def _adopt(request, shopper_id: str, guest_id: str, quiet: bool = False, r
     now, it is tried again (`resume`) on the next cart request."""
     try:
         adoption = await services.adopt_guest_cart(shopper_id, guest_id, resume=resume)
+    except services.CartCompleted as completed:
+        # The cart the lines were going into became an order meanwhile (a pending merge whose first
+        # answer was lost, then a checkout): nothing is left to merge into; the next add starts afresh.
+        logger.warning("cart: merge of %s for shopper %s dropped: %s became an order", guest_id, shopper_id,
+                       completed)
+        await request.session.apop(MERGE_PENDING_KEY, None)
+        await request.session.apop(CART_SESSION_KEY, None)
+        return
     except (services.CartUnavailable, services.CartRefusal) as error:
         logger.warning("cart: merge of %s for shopper %s not done: %s", guest_id, shopper_id, error)
         await request.session.aset(MERGE_PENDING_KEY, guest_id)

@@ -1,4 +1,4 @@
-"""A fixed-window rate limit on Django's shared cache (settings.CACHES), counted with `add` alone.
+"""A fixed-window rate limit on the shared `ratelimit` cache (settings.CACHES), counted with `add` alone.
 
 The window's n-th allowed request claims the key `...:{n}` with `cache.add`, which is atomic in
 every backend (in the SQL table the key is the primary key), so of two requests racing for one slot
@@ -12,7 +12,13 @@ from __future__ import annotations
 
 import time
 
-from django.core.cache import cache
+from django.core.cache import caches
+
+RATE_LIMIT_CACHE = "ratelimit"
+
+
+def _cache():
+    return caches[RATE_LIMIT_CACHE]
 
 
 async def allow(action: str, client: str, limit: int, window_seconds: int = 60) -> bool:
@@ -21,6 +27,7 @@ async def allow(action: str, client: str, limit: int, window_seconds: int = 60) 
     key = f"ratelimit:{action}:{client}:{window}"
     # Keys outlive their window a little, so none vanishes while the window is still counted.
     timeout = window_seconds * 2
+    cache = _cache()
     start = slot = max(1, await cache.aget(f"{key}:next", 1))
     while slot <= limit:
         if await cache.aadd(f"{key}:{slot}", True, timeout=timeout):

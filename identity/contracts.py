@@ -199,7 +199,9 @@ class ApiTokenActivities:
 TOKEN_PREFIX = "hc"
 TOKEN_EXPIRY_DAYS = (7, 30, 90, 365)
 MAX_TOKEN_NAME_LENGTH = 60
-MAX_TOKENS_PER_OWNER = 50  # active or not, the tokens page lists the newest this many
+MAX_TOKENS_PER_OWNER = 50  # the tokens page lists every active token and the newest others up to this many
+MAX_TOKENS_SCANNED = 1000  # an owner's tokens read to find the active ones (creation is rate limited)
+TOKENS_CREATED_PER_HOUR = 10  # per account
 MAX_ACTIVE_TOKENS = 20  # active tokens one account may hold at once
 
 

@@ -29,14 +29,17 @@ from django.contrib.auth import get_user_model
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from commerce import ratelimit
 from commerce.temporal import get_client
 from identity import tokens
 from identity.contracts import (
     MAX_ACTIVE_TOKENS,
     MAX_TOKEN_NAME_LENGTH,
     MAX_TOKENS_PER_OWNER,
+    MAX_TOKENS_SCANNED,
     TASK_QUEUE,
     TOKEN_EXPIRY_DAYS,
+    TOKENS_CREATED_PER_HOUR,
     ApiTokenInput,
     ApiTokenSignals,
     RevokeApiToken,
@@ -152,7 +155,11 @@ async def create_token(owner_id: str, is_staff: bool, name: str, scopes, expires
     if isinstance(expires_in_days, bool) or expires_in_days not in TOKEN_EXPIRY_DAYS:
         raise TokenRefused(f"Choose an expiry of {', '.join(map(str, TOKEN_EXPIRY_DAYS))} days.")
     created_at = now or _now()
-    listed = await _store(tokens.tokens_of, owner_id, MAX_TOKENS_PER_OWNER)
+    if not await ratelimit.allow("token-create", owner_id, TOKENS_CREATED_PER_HOUR, 3600):
+        raise TokenRefused(f"An account may make {TOKENS_CREATED_PER_HOUR} tokens an hour; try again later.")
+    # Every token of the account counts, not only the newest listed: an active one is never pushed
+    # out of sight (and out of reach of its Revoke button) by newer ones.
+    listed = await _store(tokens.tokens_of, owner_id, MAX_TOKENS_SCANNED)
     if sum(token.active_at(created_at) for token in listed) >= MAX_ACTIVE_TOKENS:
         raise TokenRefused(f"You have {MAX_ACTIVE_TOKENS} active tokens, the most one account may hold; "
                            f"revoke one you no longer use first.")
@@ -175,8 +182,20 @@ async def create_token(owner_id: str, is_staff: bool, name: str, scopes, expires
 
 
 async def owner_tokens(owner_id: str) -> list[TokenView]:
-    """The owner's tokens, newest first. Raises TokensUnavailable."""
-    return await _store(tokens.tokens_of, owner_id, MAX_TOKENS_PER_OWNER)
+    """The owner's tokens for the page, newest first: every active one, and the newest revoked or
+    expired ones up to MAX_TOKENS_PER_OWNER in all. Raises TokensUnavailable."""
+    listed = await _store(tokens.tokens_of, owner_id, MAX_TOKENS_SCANNED)
+    now = _now()
+    active = sum(token.active_at(now) for token in listed)
+    room = max(0, MAX_TOKENS_PER_OWNER - active)
+    shown = []
+    for token in listed:
+        if token.active_at(now):
+            shown.append(token)
+        elif room:
+            shown.append(token)
+            room -= 1
+    return shown
 
 
 async def _signal_revoke(token_id: str, actor: str) -> bool:

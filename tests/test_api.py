@@ -157,6 +157,19 @@ def test_a_shoppers_token_reads_its_own_orders_and_never_anothers(sku):
         assert response.json()["detail"].startswith("There is no order")
 
 
+def test_a_staff_members_token_without_the_console_role_reads_only_their_own_orders(sku):
+    # Reading every order needs what the console needs (orders.view_order), checked at each call.
+    roleless = account("roleless-api@example.com", is_staff=True)
+    mine = own_order(sku(), roleless)
+    someone_elses = placed_order(sku(), email="someone-api@example.com").order_number
+    token = token_for(roleless, scopes=("orders:read",))
+
+    listed = call(token, "/orders?page_size=100").json()
+    assert {item["order_number"] for item in listed["items"]} == {mine} and listed["total"] == 1
+    assert call(token, f"/orders/{mine}").status_code == 200
+    assert call(token, f"/orders/{someone_elses}").status_code == 404
+
+
 async def _start_order(order):
     client = await connect()
     return await client.start_workflow(OrderWorkflows.ORDER, order, id=order_workflow_id(order.order_number),

@@ -8,12 +8,13 @@ from html import unescape
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
-from django.core.cache import cache
+from django.core.cache import caches
 from django.test import AsyncClient
 from temporalio.service import RPCError, RPCStatusCode
 
 from cart import services
 from cart.contracts import cart_workflow_id
+from commerce.ratelimit import RATE_LIMIT_CACHE
 from tests.stock_helpers import fresh_sku, levels
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("catalog", "running_workers")]
@@ -179,7 +180,7 @@ async def _early_in_a_minute() -> None:
 async def test_a_client_that_started_too_many_carts_this_minute_is_refused_with_429_and_nothing_starts(
         variants, settings, temporal_client):
     settings.CART_CREATIONS_PER_MINUTE = 2
-    await cache.aclear()
+    await caches[RATE_LIMIT_CACHE].aclear()
     item = variants()
     shoppers = [AsyncClient() for _ in range(3)]  # three sessions from one address
     nonces = [uuid.uuid4().hex for _ in shoppers]

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -28,8 +29,11 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import AsyncClient, Client
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError
 
+from commerce.workers import worker_specs
 from identity import housekeeping
+from identity import worker as identity_worker
 from identity.contracts import SESSION_SWEEP_WORKFLOW_ID, TASK_QUEUE
 from tests.console_helpers import PASSWORD
 from tests.outages import cassandra_unreachable
@@ -162,7 +166,7 @@ def test_migrate_makes_the_cache_table(sql_database):
     code = "from django.db import connection; print(connection.introspection.table_names())"
     (tables,) = _shells(sql_database, code, 1)
 
-    assert "'commerce_cache'" in tables
+    assert "'commerce_cache'" in tables and "'commerce_ratelimit'" in tables
 
 
 def test_the_cart_creation_limit_counts_across_processes(sql_database):
@@ -220,7 +224,31 @@ def test_the_sweep_deletes_expired_sessions_and_cache_entries_and_keeps_live_one
 
 
 @pytest.mark.usefixtures("running_workers")
-async def test_the_workers_start_the_session_sweep(temporal_client):
-    description = await temporal_client.get_workflow_handle(SESSION_SWEEP_WORKFLOW_ID).describe()
-    assert description.status == WorkflowExecutionStatus.RUNNING
-    assert description.task_queue == TASK_QUEUE
+async def test_the_identity_worker_starts_the_sweep_and_restarts_or_stops_it_when_its_interval_changes(
+        temporal_client, settings):
+    assert next(spec for spec in worker_specs() if spec.task_queue == TASK_QUEUE).on_start is identity_worker.on_start
+    handle = temporal_client.get_workflow_handle(SESSION_SWEEP_WORKFLOW_ID)
+    with contextlib.suppress(RPCError):
+        await handle.terminate(reason="test: from nothing")
+
+    await identity_worker.on_start(temporal_client)
+    first = await handle.describe()
+    assert first.status == WorkflowExecutionStatus.RUNNING and first.task_queue == TASK_QUEUE
+    assert await first.memo_value(identity_worker.INTERVAL_MEMO) == settings.SESSION_SWEEP_SECONDS
+
+    await identity_worker.on_start(temporal_client)  # another worker, the same setting: the same run
+    assert (await handle.describe()).run_id == first.run_id
+
+    configured = settings.SESSION_SWEEP_SECONDS
+    settings.SESSION_SWEEP_SECONDS = configured + 600
+    await identity_worker.on_start(temporal_client)
+    second = await handle.describe()
+    assert second.run_id != first.run_id and second.status == WorkflowExecutionStatus.RUNNING
+    assert await second.memo_value(identity_worker.INTERVAL_MEMO) == configured + 600
+
+    settings.SESSION_SWEEP_SECONDS = 0
+    await identity_worker.on_start(temporal_client)
+    assert (await handle.describe()).status == WorkflowExecutionStatus.TERMINATED
+
+    settings.SESSION_SWEEP_SECONDS = configured
+    await identity_worker.on_start(temporal_client)  # left running as configured
