@@ -126,7 +126,9 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         yield current
-        current = current.__cause__ or current.__context__
+        # `raise ... from None` says the context is not the cause (a workflow that did not answer in
+        # time is not Temporal being away): it is not followed.
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
 
 
 def _classify(exc: BaseException) -> tuple[str, str] | None:
