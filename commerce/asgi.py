@@ -2,6 +2,18 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from commerce.supervisor import die_with_parent
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "commerce.settings")
 
-application = get_asgi_application()
+# A web process of `runshop` stops when runshop dies, even by kill -9, instead of serving orphaned;
+# a no-op for any other server.
+die_with_parent()
+
+django_application = get_asgi_application()
+
+# Imported once Django is set up: it reads the settings.
+from commerce.observability import tracing  # noqa: E402
+
+# With OTEL_TRACING on, each request gets a server span around everything Django does for it.
+application = tracing.instrument(django_application)

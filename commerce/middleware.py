@@ -1,12 +1,60 @@
-"""Middleware for an async request path: static files, and the Content-Security-Policy header.
+"""Middleware for an async request path: static files, the Content-Security-Policy header, and
+Django's own middleware run on the event loop.
 
 WhiteNoise's middleware is sync-only; in front of async views it would push every request
 through a thread hop. This wrapper is async: only requests for static files go to WhiteNoise.
+
+Django's built-in middleware (MiddlewareMixin) runs each of its hooks under ASGI through
+`sync_to_async(thread_sensitive=True)`: a hop to the request's sync thread (one per request, started by
+Django's ASGI handler) and back, about a dozen per request. The hooks of the session, common, auth and
+messages middleware do no blocking I/O but the session's save, so their subclasses here call them on
+the event loop; the save still goes to that thread, and only when there is something to save.
+(Security, CSRF and X-Frame-Options stay Django's own: `check --deploy` looks for them by name.)
 """
 
 from asgiref.sync import markcoroutinefunction, sync_to_async
 from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware as DjangoMessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
+from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
 from whitenoise.middleware import WhiteNoiseMiddleware
+
+
+class _OnTheLoop:
+    """A MiddlewareMixin's hooks called on the event loop when the request is async (they must not block)."""
+
+    async def __acall__(self, request):
+        response = self.process_request(request) if hasattr(self, "process_request") else None
+        response = response or await self.get_response(request)
+        if hasattr(self, "process_response"):
+            response = self.process_response(request, response)
+        return response
+
+
+class CommonMiddleware(_OnTheLoop, DjangoCommonMiddleware):
+    pass
+
+
+class AuthenticationMiddleware(_OnTheLoop, DjangoAuthenticationMiddleware):
+    pass  # request.user stays lazy: ResolvedUserMiddleware reads it with `await request.auser()`
+
+
+class MessageMiddleware(_OnTheLoop, DjangoMessageMiddleware):
+    pass  # messages live in a cookie, or in the session (saved by SessionMiddleware)
+
+
+class SessionMiddleware(_OnTheLoop, DjangoSessionMiddleware):
+    """The session is loaded lazily (by `await request.session.aget(...)`, on that thread); it is saved
+    on that thread only when it changed, and otherwise the response passes on the loop."""
+
+    async def __acall__(self, request):
+        self.process_request(request)
+        response = await self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is not None and (session.modified or settings.SESSION_SAVE_EVERY_REQUEST):
+            return await sync_to_async(self.process_response, thread_sensitive=True)(request, response)
+        return self.process_response(request, response)
 
 
 class StaticFilesMiddleware:

@@ -79,17 +79,22 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it counts and times everything the shop does for a request (/metrics).
+    "commerce.observability.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before the static files, so their responses carry the policy too.
     "commerce.middleware.ContentSecurityPolicyMiddleware",
     "commerce.middleware.StaticFilesMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    # Django's session, common, auth and messages middleware with their hooks run on the event loop
+    # (commerce/middleware.py). Security, CSRF and X-Frame-Options stay Django's own, by the names
+    # `check --deploy` looks for.
+    "commerce.middleware.SessionMiddleware",
+    "commerce.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "commerce.middleware.AuthenticationMiddleware",
     # The user read on the event loop, so async views' templates can read `user` (accounts).
     "commerce.middleware.ResolvedUserMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "commerce.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it answers a locked-out login.
     "axes.middleware.AxesMiddleware",
@@ -351,8 +356,8 @@ CSRF_COOKIE_HTTPONLY = False
 # http://127.0.0.1. It turns on redirects to HTTPS, HSTS and secure cookies together.
 HTTPS = env_bool("DJANGO_HTTPS", False)
 SECURE_SSL_REDIRECT = HTTPS
-# Load balancers probe over plain HTTP inside the network: the probes are not redirected.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Load balancers probe, and Prometheus scrapes, over plain HTTP inside the network: not redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 365 * 24 * 3600) if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
@@ -386,6 +391,36 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "frame-ancestors 'none'",
 ])
 
+# Serving and observability (commerce/observability/, docs/architecture.md).
+# `runshop` serves the web with this many uvicorn processes (1..32), each with its own Temporal client;
+# the default is one per CPU core.
+WEB_PROCESSES = env_int("WEB_PROCESSES", max(1, min(32, os.cpu_count() or 1)))
+if not 1 <= WEB_PROCESSES <= 32:
+    raise ImproperlyConfigured(f"WEB_PROCESSES must be 1..32, got {WEB_PROCESSES}")
+# Where every web process writes its Prometheus samples, so /metrics adds up the whole tier. runshop
+# sets a fresh directory per run; set it yourself (an empty directory, emptied at each start) when you
+# run several uvicorn or gunicorn processes another way. Empty: each process reports only its own.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
+# The workers' process serves the Temporal SDK's metrics at http://HOST:PORT/metrics; port 0: none.
+WORKER_METRICS_HOST = env_str("WORKER_METRICS_HOST", "127.0.0.1")
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 9464)
+if not 0 <= WORKER_METRICS_PORT <= 65535:
+    raise ImproperlyConfigured(f"WORKER_METRICS_PORT must be 0..65535, got {WORKER_METRICS_PORT}")
+# OpenTelemetry traces of requests and the workflows they start: off unless OTEL_TRACING is on. They
+# go to OTLP over HTTP (where the standard OTEL_EXPORTER_OTLP_ENDPOINT says; default
+# http://localhost:4318), to the console, or nowhere. Services are named <prefix>-web and
+# <prefix>-workers unless OTEL_SERVICE_NAME is set.
+OTEL_TRACING = env_bool("OTEL_TRACING", False)
+OTEL_TRACES_EXPORTER = env_str("OTEL_TRACES_EXPORTER", "otlp").strip().lower()
+if OTEL_TRACES_EXPORTER not in ("otlp", "console", "none"):
+    raise ImproperlyConfigured(f"OTEL_TRACES_EXPORTER must be otlp, console or none, got {OTEL_TRACES_EXPORTER!r}")
+OTEL_SERVICE_NAME_PREFIX = env_str("OTEL_SERVICE_NAME_PREFIX", "commerce")
+# Log lines for people (plain, the default) or one JSON object a line for a log pipeline (json), with
+# workflow_id, run_id and activity_type as fields on every line that concerns a workflow.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").strip().lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -400,3 +435,14 @@ LOGGING = {
         "elastic_transport": {"level": "WARNING"},
     },
 }
+if LOG_FORMAT == "json":
+    # Declared only in this mode: the filter also stops the SDK appending its details to messages.
+    LOGGING["formatters"]["json"] = {"()": "commerce.observability.logs.JsonFormatter"}
+    LOGGING["filters"] = {"workflow_context": {"()": "commerce.observability.logs.WorkflowContextFilter"}}
+    LOGGING["handlers"]["console"] = {"class": "logging.StreamHandler", "formatter": "json",
+                                      "filters": ["workflow_context"]}
+    # uvicorn's own lines (startup, access log) as JSON too, instead of its coloured text handlers.
+    LOGGING["loggers"].update({
+        name: {"handlers": ["console"], "level": "INFO", "propagate": False}
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+    })

@@ -14,17 +14,24 @@ from pathlib import Path
 
 from django.conf import settings
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], Client]] = (
+from commerce.observability import tracing
+
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str, bool], Client]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-async def connect(address: str | None = None, namespace: str | None = None) -> Client:
-    """A new client connection (runworkers and tests own theirs)."""
+async def connect(address: str | None = None, namespace: str | None = None, runtime: Runtime | None = None) -> Client:
+    """A new client connection (runworkers and tests own theirs). With tracing on it carries the
+    SDK's tracing interceptor, and so do the workers built on it. `runtime`: the SDK runtime whose
+    telemetry it reports to (runworkers' serves Prometheus metrics); the SDK's default otherwise."""
     return await Client.connect(
         address or settings.TEMPORAL_ADDRESS,
         namespace=namespace or settings.TEMPORAL_NAMESPACE,
+        interceptors=tracing.client_interceptors(),
+        runtime=runtime,
     )
 
 
@@ -32,10 +39,12 @@ async def get_client() -> Client:
     """The shared client of the running event loop, connected on first use."""
     key = (settings.TEMPORAL_ADDRESS, settings.TEMPORAL_NAMESPACE)
     per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
-    client = per_loop.get(key)
+    # Tracing switched on later (tests) needs a client with the interceptor: a separate one.
+    cache_key = (*key, tracing.enabled())
+    client = per_loop.get(cache_key)
     if client is None:
         client = await connect(*key)
-        per_loop[key] = client
+        per_loop[cache_key] = client
     return client
 
 

@@ -8,6 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from commerce.cassandra import open_cassandra
 from commerce.management.stores import needs_stores
+from commerce.observability import tracing
+from commerce.observability.worker_metrics import runtime_with_metrics
 from commerce.supervisor import die_with_parent
 from commerce.temporal import connect
 from commerce.workers import run_workers, worker_specs
@@ -40,8 +42,10 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._stopping, stop, sig)
+        tracing.configure("workers")
         # A failed connect is reported as one line by needs_stores ("Temporal is not reachable at ...").
-        client = await connect()
+        # The client's runtime serves the SDK's metrics (WORKER_METRICS_PORT); its workers report there.
+        client = await connect(runtime=runtime_with_metrics())
         await asyncio.to_thread(open_cassandra)
         await run_workers(client, queues, stop, on_started=_tell_runshop_we_are_ready)
 
@@ -65,6 +69,7 @@ def exit_now(code: int = 0) -> None:
     The Temporal SDK's native threads can abort CPython's finalization with
     "PyGILState_Release: thread state must be current" (temporalio/sdk-python#300).
     """
+    tracing.shutdown()  # the spans still batched: atexit handlers do not run after os._exit
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
