@@ -107,14 +107,14 @@ def _catalog_store() -> Iterator[None]:
         raise CatalogUnavailable() from exc
 
 
-def _collection_card(doc) -> CollectionCard:
+def _collection_card(source: dict) -> CollectionCard:
     return CollectionCard(
-        slug=doc.slug,
-        name=doc.name,
-        department=doc.department,
-        description=doc.description,
-        product_count=doc.product_count,
-        image_url=images.url(doc.image_shape, doc.image_colour),
+        slug=source["slug"],
+        name=source["name"],
+        department=source["department"],
+        description=source["description"],
+        product_count=source["product_count"],
+        image_url=images.url(source["image_shape"], source["image_colour"]),
     )
 
 
@@ -123,12 +123,13 @@ def list_collections() -> list[CollectionCard]:
     global _collections_cache
     now = time.monotonic()
     if _collections_cache is None or now - _collections_cache[0] > COLLECTIONS_TTL_SECONDS:
-        search = CollectionDocument.search().sort("position")[:500]
         try:
             with _search_store():
-                cards = [_collection_card(doc) for doc in search.execute()]
+                answer = es().search(index=CollectionDocument._index._name, sort=["position"], size=500,
+                                     filter_path="hits.hits._source")
         except NotFoundError:
             return []  # not indexed yet (a fresh install before `reindex`): an empty shop, not an error
+        cards = [_collection_card(hit["_source"]) for hit in answer.get("hits", {}).get("hits", ())]
         _collections_cache = (now, cards)
     return _collections_cache[1]
 
@@ -140,17 +141,27 @@ def get_collection(slug: str) -> CollectionCard:
     raise NotFound(f"no collection {slug!r}")
 
 
+def _send_search(body: dict, filter_path: str) -> dict:
+    return es().search(index=catalog_search.products_alias(), body=body, filter_path=filter_path).body
+
+
 def search(params: SearchParams, with_collection_facet: bool = True) -> SearchResults:
     names = {collection.slug: collection.name for collection in list_collections()}
     try:
         with _search_store():
-            return catalog_search.search_products(params, names, with_collection_facet)
+            return catalog_search.search_products(params, names, _send_search, with_collection_facet)
     except NotFoundError:
         return SearchResults(params=params, total=0, page=1, pages=1, cards=(), facets=())
 
 
 def featured_products(limit: int = 8) -> list[ProductCard]:
-    return list(search(SearchParams()).cards[:limit])
+    """The first cards of the unfiltered listing: one small request, no facets."""
+    try:
+        with _search_store():
+            answer = _send_search(catalog_search.featured_body(limit), catalog_search.HITS_FILTER_PATH)
+        return list(catalog_search.cards(answer))
+    except NotFoundError:
+        return []
 
 
 def product_page(slug: str, sku: str | None = None) -> ProductPage:
@@ -547,9 +558,10 @@ def seed_catalog(products: int, seed: int, reset: bool, progress: TextIO):
 
 def rebuild_search(target: str, progress: TextIO) -> list:
     """Rebuild the `collections` and/or `products` index from Cassandra behind its alias."""
-    from commerce.search import rebuild
+    from commerce.search import rebuild, rebuild_from_actions
     from inventory.documents import ProductDocument
     from inventory.projection import iter_collections, iter_product_listings
+    from inventory.reindexing import product_actions
 
     summaries = []
     if target in ("collections", "all"):
@@ -557,5 +569,6 @@ def rebuild_search(target: str, progress: TextIO) -> list:
         summaries.append(rebuild(CollectionDocument, rows, len(rows), progress))
     if target in ("products", "all"):
         listings = list(iter_product_listings())
-        summaries.append(rebuild(ProductDocument, listings, len(listings), progress))
+        summaries.append(rebuild_from_actions(ProductDocument, lambda index: product_actions(index, listings),
+                                              len(listings), progress))
     return summaries

@@ -1,8 +1,13 @@
-"""Storefront pages of the catalog: thin, they call services."""
+"""Storefront pages of the catalog: thin, they call services.
+
+The pages are async views whose store calls run in worker threads: a sync view under ASGI runs in
+the one thread every sync view shares, so concurrent shoppers would wait for each other's searches.
+"""
 
 import uuid
 from functools import wraps
 
+from asgiref.sync import sync_to_async
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -16,58 +21,63 @@ from inventory.forms import search_params
 IMAGE_MAX_AGE = 365 * 24 * 3600
 
 
+def _in_thread(service):
+    """A blocking store call, awaited without holding the event loop or the shared sync thread."""
+    return sync_to_async(service, thread_sensitive=False)
+
+
 def _unavailable_is_503(view):
     """A store the page needs is down: the shop's 503 page naming what, not a generic 500."""
     @wraps(view)
-    def wrapper(request, *args, **kwargs):
+    async def wrapper(request, *args, **kwargs):
         try:
-            return view(request, *args, **kwargs)
+            return await view(request, *args, **kwargs)
         except services.Unavailable as exc:
             return unavailable(request, exc.message)
     return wrapper
 
 
-def _listing(request, template: str, params: SearchParams, **context):
-    results = services.search(params, with_collection_facet="collection" not in context)
+async def _listing(request, template: str, params: SearchParams, **context):
+    results = await _in_thread(services.search)(params, with_collection_facet="collection" not in context)
     return render(request, template, {"results": results, "sort_orders": list(SortOrder), **context})
 
 
-@require_GET
-@_unavailable_is_503
-def home(request):
-    collections = services.list_collections()
+def _home_content() -> dict:
     departments: dict[str, list] = {}
-    for collection in collections:
+    for collection in services.list_collections():
         departments.setdefault(collection.department, []).append(collection)
-    return render(request, "inventory/home.html", {
-        "departments": departments,
-        "featured": services.featured_products(),
-    })
+    return {"departments": departments, "featured": services.featured_products()}
 
 
 @require_GET
 @_unavailable_is_503
-def search(request):
-    return _listing(request, "inventory/search.html", search_params(request.GET))
+async def home(request):
+    return render(request, "inventory/home.html", await _in_thread(_home_content)())
 
 
 @require_GET
 @_unavailable_is_503
-def collection_detail(request, slug):
+async def search(request):
+    return await _listing(request, "inventory/search.html", search_params(request.GET))
+
+
+@require_GET
+@_unavailable_is_503
+async def collection_detail(request, slug):
     try:
-        collection = services.get_collection(slug)
+        collection = await _in_thread(services.get_collection)(slug)
     except services.NotFound:
         raise Http404("No such collection") from None
-    return _listing(request, "inventory/search.html", search_params(request.GET, collection=slug),
-                    collection=collection)
+    return await _listing(request, "inventory/search.html", search_params(request.GET, collection=slug),
+                          collection=collection)
 
 
 @require_GET
 @_unavailable_is_503
-def product_detail(request, slug):
+async def product_detail(request, slug):
     sku = request.GET.get("variant", "").strip()[:80] or None
     try:
-        page = services.product_page(slug, sku)
+        page = await _in_thread(services.product_page)(slug, sku)
     except services.NotFound:
         raise Http404("No such product") from None
     # A fresh nonce per rendered form: the cart uses it as the update id, so a double submit adds once.

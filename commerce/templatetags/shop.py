@@ -33,17 +33,6 @@ def with_param(context, name: str, value) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def toggle_param(context, name: str, value) -> str:
-    """The current query string with `value` added to, or removed from, the values of `name`."""
-    query = context["request"].GET.copy()
-    values = query.getlist(name)
-    value = str(value)
-    query.setlist(name, [v for v in values if v != value] if value in values else values + [value])
-    query.pop("page", None)
-    return "?" + query.urlencode()
-
-
-@register.simple_tag(takes_context=True)
 def without_params(context, *names: str) -> str:
     query = context["request"].GET.copy()
     for name in names + ("page",):
