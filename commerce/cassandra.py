@@ -41,3 +41,24 @@ def open_cassandra() -> bool:
         logging.getLogger(__name__).warning("Cassandra not reachable at worker start: %s", error)
         return False
     return True
+
+
+def close_cassandra() -> None:
+    """Shut the driver down at the end of a command, if it connected. Left to the driver's own exit
+    hook, the process waits up to 5 s for the libev loop thread: scylla-driver 3.29 stops the loop's
+    prepare watcher before shutting it down, so the timer of the last request stays armed."""
+    wrapper = connections[settings.CASSANDRA_ALIAS]
+    if not wrapper.connected:
+        return
+    cluster = wrapper.connection.cluster
+    cluster.shutdown()
+    if cluster.connection_class.__module__ != "cassandra.io.libevreactor":
+        return
+    from cassandra.io import libevreactor
+
+    loop = libevreactor._global_loop
+    thread = getattr(loop, "_thread", None)
+    if thread is not None and thread.is_alive():
+        loop._shutdown = True  # the loop disarms its timer and ends on its next turn
+        loop.notify()
+        thread.join(timeout=2)

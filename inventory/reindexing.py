@@ -11,7 +11,7 @@ half-built pair, so a failed reindex leaves the storefront searching the old ind
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 from cassandra.query import SimpleStatement
 from elasticsearch.helpers import BulkIndexError
@@ -28,7 +28,7 @@ from commerce.search import (
 )
 from inventory.contracts import BatchResult, ProductBatch, ReindexPlan
 from inventory.documents import CollectionDocument, ProductDocument
-from inventory.projection import iter_collections, listings_for
+from inventory.projection import ProductListing, iter_collections, listings_for
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,28 @@ def _count(name: str) -> int:
     warning from the server)."""
     statement = SimpleStatement(f"SELECT slug FROM {table(name)}", fetch_size=5000)
     return sum(1 for _ in session().execute(statement))
+
+
+# The fields of ProductDocument and of its nested variants, read straight off a listing.
+PRODUCT_FIELDS = ("slug", "code", "name", "description", "search_text", "collections", "collection_names",
+                  "product_type", "department", "vendor", "tags", "colours", "sizes", "price_min_cents",
+                  "price_max_cents", "available", "in_stock", "featured", "image_shape", "image_colour",
+                  "default_sku", "created_at")
+VARIANT_FIELDS = ("sku", "colour", "colour_hex", "size", "price_cents", "available")
+
+
+def product_source(listing: ProductListing) -> dict:
+    """The document of a product, the same as `ProductDocument().prepare(listing)`, which walks
+    elasticsearch-dsl's field objects for every value and was most of a reindex's time."""
+    source = {name: getattr(listing, name) for name in PRODUCT_FIELDS}
+    source["variants"] = [{name: getattr(variant, name) for name in VARIANT_FIELDS} for variant in listing.variants]
+    return source
+
+
+def product_actions(index: str, listings: Iterable[ProductListing]) -> Iterator[dict]:
+    """Bulk actions that write `listings` into `index`."""
+    for listing in listings:
+        yield {"_index": index, "_id": ProductDocument.generate_id(listing), "_source": product_source(listing)}
 
 
 def begin() -> ReindexPlan:
@@ -91,7 +113,7 @@ def index_products_page(batch: ProductBatch, heartbeat: Callable[[], None] = lam
     result = session().execute(statement, paging_state=bytes.fromhex(batch.cursor) if batch.cursor else None)
     listings = listings_for([row["slug"] for row in result.current_rows])
     heartbeat()
-    indexed = _fill(batch.index, document_actions(ProductDocument, batch.index, listings)) if listings else 0
+    indexed = _fill(batch.index, product_actions(batch.index, listings)) if listings else 0
     return BatchResult(indexed, result.paging_state.hex() if result.paging_state else "")
 
 
