@@ -23,8 +23,8 @@ from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from cart import pointers
@@ -123,14 +123,23 @@ def _refusal(error: WorkflowUpdateFailedError) -> CartRefusal:
     return CartRefusal(UNAVAILABLE, CartErrors.UNAVAILABLE)
 
 
-async def _update(cart_id: str, update, arg, update_id: str | None = None, result_type=CartView):
+async def _update(cart_id: str, update, arg, update_id: str | None = None, result_type=CartView,
+                  new_cart: bool = False):
     """Update the cart's workflow, starting it if it is not running (update-with-start); all of it
-    within the update timeout."""
+    within the update timeout. `new_cart`: the id was made for this request (`new_cart_id`), so the
+    update-with-start goes first, refused if the id ever ran (an old form sent again after its cart
+    ended), which is then settled as for any cart."""
     client = await _client(NOT_CONFIRMED)
     update_id = update_id or uuid.uuid4().hex
     timeout = _timeout()
     try:
         async with asyncio.timeout(timeout.total_seconds()):
+            if new_cart:
+                try:
+                    return await _update_with_start(client, cart_id, update, arg, update_id, result_type, timeout,
+                                                    WorkflowIDReusePolicy.REJECT_DUPLICATE)
+                except WorkflowAlreadyStartedError:
+                    pass
             try:
                 # Most changes are to a running cart: a plain update is one round trip cheaper.
                 return await client.get_workflow_handle(cart_workflow_id(cart_id)).execute_update(
@@ -139,17 +148,8 @@ async def _update(cart_id: str, update, arg, update_id: str | None = None, resul
                 if error.status != RPCStatusCode.NOT_FOUND:
                     raise
             await _refuse_a_completed_cart(client, cart_id, timeout)
-            start = WithStartWorkflowOperation(
-                CartWorkflow.run,
-                CartInput(cart_id, cart_settings()),
-                id=cart_workflow_id(cart_id),
-                task_queue=TASK_QUEUE,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            )
-            return await client.execute_update_with_start_workflow(
-                update, arg, start_workflow_operation=start, id=update_id, result_type=result_type,
-                rpc_timeout=timeout,
-            )
+            return await _update_with_start(client, cart_id, update, arg, update_id, result_type, timeout,
+                                            WorkflowIDReusePolicy.ALLOW_DUPLICATE)
     except WorkflowUpdateFailedError as error:
         cause = error.cause
         if isinstance(cause, ApplicationError) and cause.type == CartErrors.CART_CLOSED:
@@ -163,6 +163,32 @@ async def _update(cart_id: str, update, arg, update_id: str | None = None, resul
         logger.warning("cart %s: update %s failed: %s %s", cart_id, update_id, error.status, error)
         timed_out = error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
         raise CartUnavailable(QUEUED if timed_out else NOT_CONFIRMED) from error
+
+
+async def _update_with_start(client, cart_id: str, update, arg, update_id: str, result_type, timeout,
+                             reuse: WorkflowIDReusePolicy):
+    start = WithStartWorkflowOperation(
+        CartWorkflow.run,
+        CartInput(cart_id, cart_settings()),
+        id=cart_workflow_id(cart_id),
+        task_queue=TASK_QUEUE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=reuse,
+    )
+    try:
+        return await client.execute_update_with_start_workflow(
+            update, arg, start_workflow_operation=start, id=update_id, result_type=result_type, rpc_timeout=timeout)
+    except BaseException:
+        _collect_start_outcome(start)
+        raise
+
+
+def _collect_start_outcome(start: WithStartWorkflowOperation) -> None:
+    """The start operation's own outcome, read once the update-with-start failed or was cut off by the
+    timeout: nobody else awaits it, and an unread failure is logged as 'Future exception was never
+    retrieved'."""
+    outcome = asyncio.ensure_future(start.workflow_handle())
+    outcome.add_done_callback(lambda done: done.cancelled() or done.exception())
 
 
 async def _refuse_a_completed_cart(client, cart_id: str, timeout) -> None:
@@ -180,9 +206,11 @@ async def _refuse_a_completed_cart(client, cart_id: str, timeout) -> None:
             raise CartCompleted(cart_id)
 
 
-async def add_item(cart_id: str, sku: str, quantity: int, nonce: str) -> CartView:
-    """Add units of a SKU; `nonce` (from the form) is the update id, so a double submit adds once."""
-    return await _update(cart_id, CartWorkflow.add_item, AddItem(sku, quantity), update_id=f"add-{nonce}")
+async def add_item(cart_id: str, sku: str, quantity: int, nonce: str, new_cart: bool = False) -> CartView:
+    """Add units of a SKU; `nonce` (from the form) is the update id, so a double submit adds once.
+    `new_cart`: the cart id was just made (`new_cart_id`) and its workflow is started with this add."""
+    return await _update(cart_id, CartWorkflow.add_item, AddItem(sku, quantity), update_id=f"add-{nonce}",
+                         new_cart=new_cart)
 
 
 async def set_quantity(cart_id: str, sku: str, quantity: int) -> CartView:

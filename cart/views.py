@@ -103,11 +103,13 @@ async def _new_cart(request, shopper_id: str, nonce: str, replacing: str = "") -
 
 
 async def _change(request, form_class, call, creates_cart: bool = False):
+    """`call(cart_id, cleaned_data, new_cart)` makes the change; `new_cart` when this request made the id."""
     form = form_class(request.POST)
     if not form.is_valid():
         messages.error(request, first_error(form))
         return redirect(_back_url(request))
     shopper_id = await _shopper_id(request)
+    new_cart = False
     try:
         cart_id = await cart_id_for(request)
         if cart_id is None:
@@ -119,8 +121,9 @@ async def _change(request, form_class, call, creates_cart: bool = False):
                 messages.error(request, TOO_MANY_CARTS)
                 return _retry(request, form, status=429)
             cart_id = await _new_cart(request, shopper_id, form.cleaned_data["nonce"])
+            new_cart = True
         try:
-            view = await call(cart_id, form.cleaned_data)
+            view = await call(cart_id, form.cleaned_data, new_cart)
         except services.CartCompleted:
             # The cart became an order (the shopper left before its confirmation): start afresh.
             await request.session.apop(CART_SESSION_KEY, None)
@@ -128,7 +131,7 @@ async def _change(request, form_class, call, creates_cart: bool = False):
                 messages.info(request, NO_CART)
                 return redirect(_back_url(request))
             cart_id = await _new_cart(request, shopper_id, form.cleaned_data["nonce"], replacing=cart_id)
-            view = await call(cart_id, form.cleaned_data)
+            view = await call(cart_id, form.cleaned_data, True)
     except services.CartRefusal as refusal:
         messages.error(request, str(refusal))
         return redirect(_back_url(request))
@@ -156,24 +159,26 @@ async def cart_page(request):
 
 @require_POST
 async def add(request):
-    return await _change(request, AddToCartForm, lambda cart_id, data: services.add_item(
-        cart_id, data["sku"], data["quantity"], data["nonce"]), creates_cart=True)
+    return await _change(request, AddToCartForm, lambda cart_id, data, new_cart: services.add_item(
+        cart_id, data["sku"], data["quantity"], data["nonce"], new_cart=new_cart), creates_cart=True)
 
 
 @require_POST
 async def update(request):
-    return await _change(request, SetQuantityForm, lambda cart_id, data: services.set_quantity(
+    return await _change(request, SetQuantityForm, lambda cart_id, data, _new: services.set_quantity(
         cart_id, data["sku"], data["quantity"]))
 
 
 @require_POST
 async def remove(request):
-    return await _change(request, RemoveItemForm, lambda cart_id, data: services.remove_item(cart_id, data["sku"]))
+    return await _change(request, RemoveItemForm, lambda cart_id, data, _new: services.remove_item(
+        cart_id, data["sku"]))
 
 
 @require_POST
 async def coupon(request):
-    return await _change(request, CouponForm, lambda cart_id, data: services.apply_coupon(cart_id, data["code"]))
+    return await _change(request, CouponForm, lambda cart_id, data, _new: services.apply_coupon(
+        cart_id, data["code"]))
 
 
 async def _adopt(request, shopper_id: str, guest_id: str, quiet: bool = False, resume: bool = False) -> None:

@@ -2,7 +2,8 @@
 activities. Standard library only (and other apps' contracts): the workflow imports this module.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Temporal's converter calls typing.get_type_hints on every
+# dataclass it decodes, and string annotations are compiled again on each call (see cart/contracts.py).
 
 from dataclasses import dataclass, field
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cart.services import CartUnavailable
 from cart.views import cart_id_for
 from checkout import services
-from checkout.contracts import Address, CheckoutStep, ShippingChoice
+from checkout.contracts import Address, CheckoutErrors, CheckoutStep, ShippingChoice, checkout_workflow_id
 from checkout.forms import PaymentForm, ShippingForm, SubmitForm
 from commerce.views import unavailable
 from identity import accounts
@@ -24,6 +24,8 @@ from orders.services import remember_placed_order
 CART_SESSION_KEY = "cart_id"
 COUNT_SESSION_KEY = "cart_count"
 LAST_CHECKOUT_KEY = "last_checkout_id"
+# The checkout whose review page was shown: its submit goes straight to it (see `submit`).
+REVIEWED_CHECKOUT_KEY = "reviewed_checkout_id"
 STEP_PAGES = {
     CheckoutStep.SHIPPING: "checkout:shipping",
     CheckoutStep.PAYMENT: "checkout:payment",
@@ -81,6 +83,7 @@ async def _checkout(request, page: str):
 async def _remember_completed(request, view) -> None:
     """The order is placed: the next visit starts a fresh cart, and this session may see the order."""
     await request.session.apop(CART_SESSION_KEY, None)
+    await request.session.apop(REVIEWED_CHECKOUT_KEY, None)
     await request.session.aset(COUNT_SESSION_KEY, 0)
     await request.session.aset(LAST_CHECKOUT_KEY, view.checkout_id)
     await remember_placed_order(request.session, view.order_number)
@@ -213,15 +216,30 @@ async def review(request):
     view, elsewhere = await _checkout(request, "review")
     if elsewhere:
         return elsewhere
+    if await request.session.aget(REVIEWED_CHECKOUT_KEY) != view.checkout_id:
+        await request.session.aset(REVIEWED_CHECKOUT_KEY, view.checkout_id)
     return await _page(request, "checkout/review.html", view, nonce=uuid.uuid4().hex)
 
 
 @require_POST
 async def submit(request):
+    form = SubmitForm(request.POST)
+    if form.is_valid() and (checkout_id := await _reviewed_checkout(request)):
+        # The checkout this session reviewed gets the submit at once: its validator checks the step,
+        # so the two queries that find the checkout are saved. A checkout not at review any more is
+        # looked up below and shown where it is, as if it had been looked up first.
+        data = form.cleaned_data
+        try:
+            return _to_step(await services.submit(checkout_id, data["expected_total_cents"], data["nonce"]))
+        except services.CheckoutRefusal as refusal:
+            if refusal.error_type not in (CheckoutErrors.WRONG_STEP, CheckoutErrors.CHECKOUT_CLOSED):
+                messages.error(request, str(refusal))
+                return redirect("checkout:review")
+        except services.CheckoutUnavailable:
+            return unavailable(request, UNAVAILABLE)
     view, elsewhere = await _checkout(request, "review")
     if elsewhere:
         return elsewhere
-    form = SubmitForm(request.POST)
     if not form.is_valid():
         messages.error(request, "This form is out of date; please review your order again.")
         return redirect("checkout:review")
@@ -229,6 +247,21 @@ async def submit(request):
     view, refused = await _call(request, lambda: services.submit(view.checkout_id, data["expected_total_cents"],
                                                                 data["nonce"]), "checkout:review")
     return refused or _to_step(view)
+
+
+async def _reviewed_checkout(request) -> str:
+    """The checkout whose review page this session showed last, if it is a checkout of the request's
+    cart ("" otherwise, or when the cart cannot be read now)."""
+    checkout_id = await request.session.aget(REVIEWED_CHECKOUT_KEY) or ""
+    if not checkout_id:
+        return ""
+    try:
+        cart_id = await _cart_id(request)
+    except services.CheckoutUnavailable:
+        return ""
+    # Checkout ids are `checkout-{cart_id}-{n}`: a checkout of another cart is not submitted from here.
+    of_this_cart = checkout_workflow_id(cart_id, 0).removesuffix("0") if cart_id else None
+    return checkout_id if of_this_cart and checkout_id.startswith(of_this_cart) else ""
 
 
 @require_POST

@@ -294,3 +294,15 @@ async def test_a_get_never_changes_the_cart(async_client, variants):
     response = await async_client.get(f"/cart/add/?sku={item.sku}&quantity=1&nonce={uuid.uuid4().hex}")
     assert response.status_code == 405
     assert levels(item.sku)[1] == 0
+
+
+async def test_a_new_cart_whose_id_ran_before_is_settled_as_any_cart_and_not_refused(variants, temporal_client):
+    item = variants()
+    cart_id = f"test-{uuid.uuid4().hex}"
+    await services.add_item(cart_id, item.sku, 1, uuid.uuid4().hex, new_cart=True)
+    await temporal_client.get_workflow_handle(cart_workflow_id(cart_id)).terminate("a cart that ran before")
+
+    # Its id ran before: the update-with-start refuses to start it again, and the usual path starts a new run.
+    view = await services.add_item(cart_id, item.sku, 2, uuid.uuid4().hex, new_cart=True)
+
+    assert [(line.sku, line.quantity) for line in view.lines] == [(item.sku, 2)]

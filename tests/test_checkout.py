@@ -309,3 +309,33 @@ async def test_a_shopper_who_left_before_the_confirmation_gets_a_fresh_cart_for_
 
     assert "Added 1" in unescape(again.content.decode())
     assert levels(variant.sku)[1] == 2  # the order's unit and the new cart's
+
+
+async def test_a_changed_total_sent_with_a_reviewed_checkout_is_refused_on_the_review_page(variants):
+    client = AsyncClient()
+    await _add(client, variants().sku)
+    review = await _to_review(client)
+
+    forged = await client.post("/checkout/submit/", {"expected_total_cents": "1", "nonce": _value(review, "nonce")},
+                               follow=True)
+
+    assert forged.redirect_chain[-1][0].endswith("/checkout/review/")
+    assert "Your order total has changed" in unescape(forged.content.decode())
+    assert _step((await client.get("/checkout/review/")).content.decode()) == "review"
+
+
+async def test_a_submit_never_reaches_a_checkout_of_another_cart_named_in_the_session(variants):
+    owner, intruder = AsyncClient(), AsyncClient()
+    await _add(owner, variants().sku)
+    owner_review = await _to_review(owner)
+    await _add(intruder, variants().sku)
+    await _to_review(intruder)
+    owner_checkout = await (await owner.asession()).aget("reviewed_checkout_id")
+    session = await intruder.asession()
+    await session.aset("reviewed_checkout_id", owner_checkout)
+    await session.asave()
+
+    await intruder.post("/checkout/submit/", {"expected_total_cents": _value(owner_review, "expected_total_cents"),
+                                              "nonce": uuid.uuid4().hex})
+
+    assert _step((await owner.get("/checkout/review/")).content.decode()) == "review"
