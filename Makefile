@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup stack schema catalog run lint test test-fast bench-storefront bench-cart bench-checkout bench-orders stack-status stack-down
+.PHONY: setup stack schema catalog run lint test test-fast bench bench-cart bench-checkout bench-orders stack-status stack-down
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,9 +42,11 @@ test: setup lint
 test-fast: setup
 	$(PY) -m pytest tests/fast -q -n 2
 
-bench-storefront: stack
+# The whole bench (~10 minutes): floors and steps in one run, the journey at 1, 20 and 50 shoppers;
+# writes docs/performance.md's tables and docs/performance-latency.svg. See bench/run.py.
+bench: stack
 	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[dev,bench]'
-	$(PY) bench/storefront.py
+	$(PY) bench/run.py
 
 bench-cart: stack
 	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[dev,bench]'

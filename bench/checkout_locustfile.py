@@ -29,7 +29,6 @@ WINDOW_SECONDS = float(os.environ["BENCH_SECONDS"])
 POLL_SECONDS = int(os.environ.get("BENCH_POLL_MS", "100")) / 1000
 SETTLE_SECONDS = 60  # a submit that has not settled by then is reported as abandoned
 PROGRESS_SECONDS = 5
-CSV_SECONDS = 1.5
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 ORDER_NUMBER = re.compile(r'data-testid="order-number">([A-Z0-9-]+)<')
 MESSAGE = re.compile(r'<p class="message [^"]*"[^>]*>([^<]*)<')
@@ -64,7 +63,6 @@ def _watch(environment, **_kwargs):
                 finishing = "" if _window_open() else f", finishing {state['in_flight']} in flight"
                 print(f"   {elapsed:5.0f}s  {state['placed']} checkouts placed, {state['abandoned']} abandoned"
                       f"{finishing}", flush=True)
-        gevent.sleep(CSV_SECONDS)  # locust writes its CSV every second, not at the end: let it catch up
         environment.runner.quit()
 
     gevent.spawn(watch)

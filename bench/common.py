@@ -5,8 +5,6 @@ Benchmarks only target 127.0.0.1, run for a bounded time, and never assert: they
 
 from __future__ import annotations
 
-import asyncio
-import csv
 import json
 import os
 import socket
@@ -14,7 +12,6 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,70 +74,48 @@ def web_server(env: dict, port: int):
 
 
 def locust(locustfile: Path, host: str, users: int, seconds: int, label: str, env: dict) -> dict[str, dict]:
-    """Run locust headless; return its per-request-name stats: count, rps, p50/p95/p99 (ms)."""
+    """Run locust headless; return its per-request-name stats: count, rps, p50/p95/p99 (ms).
+
+    Read from locust's final JSON (written once every user has stopped), not its CSV: the CSV is
+    written every second while the run goes, so the requests of the last second were missing."""
     prefix = RESULTS / f"{label}-{users}u"
     run = subprocess.run(
         [PYTHON, "-m", "locust", "-f", str(locustfile), "--headless", "--host", host,
-         "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--csv", str(prefix),
+         "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--json-file", str(prefix),
          "--only-summary", "--stop-timeout", "5"],
         env=env, cwd=ROOT,
     )
     # Locust exits 1 when some requests failed: they are counted in the report, not fatal to the run.
     if run.returncode not in (0, 1):
         raise subprocess.CalledProcessError(run.returncode, run.args)
-    stats = {}
-    with open(f"{prefix}_stats.csv") as handle:
-        for row in csv.DictReader(handle):
-            stats[row["Name"]] = {
-                "requests": int(row["Request Count"]),
-                "failures": int(row["Failure Count"]),
-                "rps": float(row["Requests/s"]),
-                "p50_ms": float(row["50%"]),
-                "p95_ms": float(row["95%"]),
-                "p99_ms": float(row["99%"]),
-            }
-    return stats
+    entries = json.loads(Path(f"{prefix}.json").read_text())
+    began = min((entry["start_time"] for entry in entries), default=0.0)
+    ended = max((entry["last_request_timestamp"] or 0.0 for entry in entries), default=0.0)
+    return {entry["name"]: _locust_figures(entry, ended - began) for entry in entries}
+
+
+def _locust_figures(entry: dict, span: float) -> dict:
+    """count, failures, rps over the whole run, p50/p95/p99 from locust's response-time histogram."""
+    times = sorted((float(ms), count) for ms, count in entry["response_times"].items())
+    total = sum(count for _, count in times)
+
+    def at(fraction: float) -> float:
+        seen = 0
+        for ms, count in times:
+            seen += count
+            if seen >= fraction * total:
+                return ms
+        return 0.0
+
+    return {"requests": entry["num_requests"], "failures": entry["num_failures"],
+            "rps": entry["num_requests"] / span if span > 0 else 0.0,
+            "p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99)}
 
 
 def percentiles(samples_ms: list[float]) -> dict:
     ordered = sorted(samples_ms)
     cut = statistics.quantiles(ordered, n=100, method="inclusive")
     return {"count": len(ordered), "p50_ms": cut[49], "p95_ms": cut[94], "p99_ms": cut[98]}
-
-
-def temporal_probe_floor(rounds: int = 200, concurrency: int = 1) -> dict:
-    """The bare Temporal round trip of the same run: start a probe workflow (one activity) and
-    wait for its result, against the local dev server, with an in-process worker."""
-    import django
-
-    django.setup()
-    from concurrent.futures import ThreadPoolExecutor
-
-    from temporalio.worker import Worker
-
-    from commerce.probe import ProbeInput, ProbeWorkflow, probe_worker
-    from commerce.temporal import connect
-
-    async def run() -> dict:
-        client = await connect()
-        queue = f"bench-{uuid.uuid4().hex[:8]}"
-        samples: list[float] = []
-        with ThreadPoolExecutor(max_workers=8) as executor:
-            async with Worker(client, task_queue=queue, workflows=[ProbeWorkflow], activities=[probe_worker],
-                              activity_executor=executor):
-                async def one(index: int) -> None:
-                    began = time.perf_counter()
-                    await client.execute_workflow(ProbeWorkflow.run, ProbeInput(), id=f"{queue}-{index}",
-                                                  task_queue=queue)
-                    samples.append((time.perf_counter() - began) * 1000)
-
-                began = time.perf_counter()
-                for start in range(0, rounds, concurrency):
-                    await asyncio.gather(*(one(i) for i in range(start, min(rounds, start + concurrency))))
-                elapsed = time.perf_counter() - began
-        return {**percentiles(samples), "rps": rounds / elapsed}
-
-    return asyncio.run(run())
 
 
 def save(name: str, report: dict) -> Path:

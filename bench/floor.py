@@ -63,4 +63,27 @@ async def update_floor(client: Client, rounds: int, concurrency: int) -> dict:
             results[name] = {**percentiles(samples), "rps": rounds / (time.perf_counter() - began)}
         for handle in handles:
             await handle.terminate("bench done")
+        for index in range(rounds):  # the update-with-start ones too: left running, they pile up
+            await client.get_workflow_handle(f"{queue}-new-{index}").terminate("bench done")
     return results
+
+
+async def echo_direct(client: Client, clients: int, seconds: float) -> dict:
+    """The echo update on running workflows (one per caller), callers back to back for `seconds`:
+    the closed loop of bench/load.py, as the HTTP steps are measured."""
+    from bench.load import closed_loop_calls
+
+    queue = f"bench-echo-{uuid.uuid4().hex[:8]}"
+    async with Worker(client, task_queue=queue, workflows=[EchoWorkflow]):
+        handles = [await client.start_workflow(EchoWorkflow.run, id=f"{queue}-{i}", task_queue=queue)
+                   for i in range(clients)]
+
+        async def call(caller: int, index: int) -> float:
+            began = time.perf_counter()
+            await handles[caller].execute_update(EchoWorkflow.echo, "x")
+            return (time.perf_counter() - began) * 1000
+
+        figures = await closed_loop_calls(call, clients, seconds)
+        for handle in handles:
+            await handle.terminate("bench done")
+    return figures

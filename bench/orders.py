@@ -35,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.cart import BENCH_ENV  # noqa: E402
-from bench.common import RESULTS, bench_env, manage, percentiles, save, table, temporal_probe_floor, workers  # noqa: E402
+from bench.common import RESULTS, bench_env, manage, percentiles, save, table, workers  # noqa: E402
 
 FAST_FULFILLMENT = dict(FULFILLMENT_PROCESSING_SECONDS="0", FULFILLMENT_SHIPPING_SECONDS="0",
                         FULFILLMENT_DELIVERY_SECONDS="0", DROPSHIP_POLL_SECONDS="0.1", DROPSHIP_FAILURE_RATE="0",
@@ -69,7 +69,7 @@ def main() -> None:
         skus = _skus()
 
         print("== Temporal floor: bare probe round trips (workflow + one activity)", flush=True)
-        floor = temporal_probe_floor(args.floor_rounds)
+        floor = asyncio.run(_probe_floor(args.floor_rounds))
 
         with workers(env, "orders-workers.log"):
             print(f"== orders placed -> delivered, {args.lanes} lanes, {args.seconds}s", flush=True)
@@ -221,6 +221,19 @@ async def _run(skus: list[str], args) -> dict:
         "placed_to_delivered": percentiles(lifetimes) if len(lifetimes) > 1 else {},
         "index_lag": percentiles(lags) if len(lags) > 1 else {},
     }
+
+
+
+async def _probe_floor(rounds: int) -> dict:
+    """Probe workflows (one activity each) started and awaited one at a time (bench/direct.py)."""
+    import django
+
+    django.setup()
+    from bench.direct import probe_direct
+    from commerce.temporal import connect
+
+    figures, _ids = await probe_direct(await connect(), rounds)
+    return figures
 
 
 if __name__ == "__main__":
