@@ -290,7 +290,10 @@ async def processing(request):
 @require_GET
 async def complete(request):
     checkout_id = await request.session.aget(LAST_CHECKOUT_KEY)
-    view = await services.get(checkout_id) if checkout_id else None
+    try:
+        view = await services.get(checkout_id) if checkout_id else None
+    except services.CheckoutUnavailable:
+        return unavailable(request, UNAVAILABLE)
     if view is None or view.step != CheckoutStep.COMPLETE:
         return redirect("cart")
     order_url = reverse("orders:detail", args=[view.order_number])

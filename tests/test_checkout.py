@@ -339,3 +339,21 @@ async def test_a_submit_never_reaches_a_checkout_of_another_cart_named_in_the_se
                                               "nonce": uuid.uuid4().hex})
 
     assert _step((await owner.get("/checkout/review/")).content.decode()) == "review"
+
+
+async def test_the_confirmation_answers_503_when_its_checkout_does_not_answer(settings):
+    settings.CHECKOUT_UPDATE_TIMEOUT_SECONDS = 1
+    client, temporal = AsyncClient(), await get_client()
+    # A checkout whose queue no worker polls: its query is never answered.
+    checkout_id = f"checkout-test-{uuid.uuid4().hex}-1"
+    handle = await temporal.start_workflow("Checkout", id=checkout_id, task_queue=f"nobody-{uuid.uuid4().hex}")
+    session = await client.asession()
+    await session.aset("last_checkout_id", checkout_id)
+    await session.asave()
+    try:
+        page = await client.get("/checkout/complete/")
+    finally:
+        await handle.terminate("test done")
+
+    assert page.status_code == 503
+    assert "Checkout is unavailable right now" in page.content.decode()
