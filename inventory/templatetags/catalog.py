@@ -1,9 +1,11 @@
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django import template
+from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from commerce.money import format_cents
 from inventory.contracts import PRICE_BUCKETS
 
 register = template.Library()
@@ -59,6 +61,36 @@ def facet_options(context, facet) -> str:
             f'        <span class="check" aria-hidden="true">{check}</span>'
             f'{escape(option.label)} <span class="count">{option.count}</span></a></li>')
     return mark_safe("\n      ".join(items))
+
+
+@register.simple_tag
+def product_cards(cards) -> str:
+    """Product cards as list items, built in Python for the same reason as the facets: through the
+    template language 24 cards cost most of a search page's rendering."""
+    items = []
+    for card in cards:
+        href = reverse("product", args=[card.slug]) + (f"?variant={quote(card.sku, safe='/')}" if card.sku else "")
+        name = escape(card.name)
+        price = ("From " if card.price_min_cents != card.price_max_cents else "") + format_cents(card.price_min_cents)
+        badge = "" if card.in_stock else '<span class="badge sold-out">Sold out</span>'
+        swatches = ""
+        if len(card.colours) > 1:
+            dots = "".join(f'<span class="swatch" style="background:#{escape(hex_colour)}"></span>'
+                           for hex_colour in card.colours)
+            swatches = f'<span class="swatches" aria-label="{len(card.colours)} colours">{dots}</span>'
+        items.append(
+            f'<li class="card">\n'
+            f'  <a href="{escape(href)}" class="card-link">\n'
+            f'    <img src="{escape(card.image_url)}" alt="{name}" width="200" height="200" loading="lazy">\n'
+            f'    <span class="card-name">{name}</span>\n'
+            f'  </a>\n'
+            f'  <span class="card-meta">\n'
+            f'    <span class="price">{escape(price)}</span>\n'
+            f'    {badge}\n'
+            f'  </span>\n'
+            f'  {swatches}\n'
+            f'</li>\n')
+    return mark_safe("".join(items))
 
 
 @register.filter
