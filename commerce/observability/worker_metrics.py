@@ -34,5 +34,4 @@ def runtime_with_metrics(address: str | None = None) -> Runtime | None:
     except ValueError as error:  # "Failed starting Prometheus exporter: Address already in use"
         logger.error("worker metrics are not served on %s: %s", address, error)
         return None
-    logger.info("worker metrics on http://%s/metrics", address)
     return runtime

@@ -9,10 +9,12 @@ from django.core.management.base import BaseCommand, CommandError
 from commerce.cassandra import open_cassandra
 from commerce.management.stores import needs_stores
 from commerce.observability import tracing
-from commerce.observability.worker_metrics import runtime_with_metrics
+from commerce.observability.worker_metrics import metrics_address, runtime_with_metrics
 from commerce.supervisor import die_with_parent
 from commerce.temporal import connect
 from commerce.workers import run_workers, worker_specs
+
+logger = logging.getLogger("commerce.workers")
 
 # Set by runshop: the file to create once every worker polls, so it can print the URL last.
 READY_FILE_ENV = "COMMERCE_WORKERS_READY_FILE"
@@ -45,7 +47,10 @@ class Command(BaseCommand):
         tracing.configure("workers")
         # A failed connect is reported as one line by needs_stores ("Temporal is not reachable at ...").
         # The client's runtime serves the SDK's metrics (WORKER_METRICS_PORT); its workers report there.
-        client = await connect(runtime=runtime_with_metrics())
+        runtime = runtime_with_metrics()
+        client = await connect(runtime=runtime)
+        if runtime is not None:  # said once connected: a store that is down is the only line an operator gets
+            logger.info("worker metrics on http://%s/metrics", metrics_address())
         await asyncio.to_thread(open_cassandra)
         await run_workers(client, queues, stop, on_started=_tell_runshop_we_are_ready)
 
