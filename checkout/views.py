@@ -225,9 +225,10 @@ async def review(request):
 async def submit(request):
     form = SubmitForm(request.POST)
     if form.is_valid() and (checkout_id := await _reviewed_checkout(request)):
-        # The checkout this session reviewed gets the submit at once: its validator checks the step,
-        # so the two queries that find the checkout are saved. A checkout not at review any more is
-        # looked up below and shown where it is, as if it had been looked up first.
+        # The checkout this session reviewed gets the submit at once: its validator checks the step
+        # and the total, so the two queries that find the checkout are saved. A checkout not at review
+        # any more, or a changed total (also WRONG_STEP), takes the path below: looked up and shown
+        # where it is, or refused again there with its message.
         data = form.cleaned_data
         try:
             return _to_step(await services.submit(checkout_id, data["expected_total_cents"], data["nonce"]))

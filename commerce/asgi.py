@@ -12,6 +12,12 @@ die_with_parent()
 
 django_application = get_asgi_application()
 
+# Connected before the first request: a cqlengine model query that came first on two threads at once
+# could find the lazily made connection half set up ("cluster is not configured", a 500).
+from commerce.cassandra import open_cassandra  # noqa: E402
+
+open_cassandra()
+
 # Imported once Django is set up: it reads the settings.
 from commerce.observability import tracing  # noqa: E402
 

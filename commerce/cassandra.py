@@ -32,13 +32,13 @@ def prepare(cql: str) -> PreparedStatement:
 
 
 def open_cassandra() -> bool:
-    """Open the connection now, before the first activity runs. django-cassandra-engine opens it on
-    first raw use, and a cqlengine model query that comes first fails ("setup() cqlengine"). A store
-    that is down is not fatal here: the driver reconnects, and the activities retry."""
+    """Open the connection now, before the first activity or request. django-cassandra-engine opens it
+    on first raw use, and a cqlengine model query that comes first fails ("setup() cqlengine"). A
+    store that is down is not fatal here: the driver reconnects, and activities and pages retry."""
     try:
         session()
     except Exception as error:  # noqa: BLE001 - any failure means "not yet"; the log says which
-        logging.getLogger(__name__).warning("Cassandra not reachable at worker start: %s", error)
+        logging.getLogger(__name__).warning("Cassandra not reachable at start: %s", error)
         return False
     return True
 

@@ -409,7 +409,7 @@ if not 0 <= WORKER_METRICS_PORT <= 65535:
 # OpenTelemetry traces of requests and the workflows they start: off unless OTEL_TRACING is on. They
 # go to OTLP over HTTP (where the standard OTEL_EXPORTER_OTLP_ENDPOINT says; default
 # http://localhost:4318), to the console, or nowhere. Services are named <prefix>-web and
-# <prefix>-workers unless OTEL_SERVICE_NAME is set.
+# <prefix>-workers.
 OTEL_TRACING = env_bool("OTEL_TRACING", False)
 OTEL_TRACES_EXPORTER = env_str("OTEL_TRACES_EXPORTER", "otlp").strip().lower()
 if OTEL_TRACES_EXPORTER not in ("otlp", "console", "none"):

@@ -21,6 +21,7 @@ from typing import TextIO
 from asgiref.sync import async_to_sync
 from cassandra import DriverException
 from cassandra.cluster import NoHostAvailable
+from cassandra.cqlengine import CQLEngineException
 from cassandra.cqlengine.query import DoesNotExist
 from django.conf import settings
 from elasticsearch import ApiError, NotFoundError, TransportError
@@ -104,6 +105,11 @@ def _catalog_store() -> Iterator[None]:
         yield
     except (NoHostAvailable, DriverException) as exc:  # no host, timeouts, too few replicas
         logger.warning("cassandra unavailable: %s", exc)
+        raise CatalogUnavailable() from exc
+    except DoesNotExist:
+        raise  # a missing row is the caller's "not found" (it is a CQLEngineException too)
+    except CQLEngineException as exc:  # "cluster is not configured": the connection was never made
+        logger.warning("cassandra not connected: %s", exc)
         raise CatalogUnavailable() from exc
 
 

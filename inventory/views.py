@@ -1,7 +1,8 @@
 """Storefront pages of the catalog: thin, they call services.
 
-The pages are async views whose store calls run in worker threads: a sync view under ASGI runs in
-the one thread every sync view shares, so concurrent shoppers would wait for each other's searches.
+The pages are async views whose blocking store calls run in a shared thread pool
+(thread_sensitive=False): the middleware chain is async, and a sync view would cost each request a
+thread of its own and a hop to it and back.
 """
 
 import uuid

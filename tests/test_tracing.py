@@ -137,4 +137,5 @@ async def test_health_probes_and_metric_scrapes_are_not_traced(spans):
 
     assert await call(application, "GET", "/metrics") == 200
 
-    assert spans.get_finished_spans() == ()
+    # Only request spans count: a workflow of an earlier test may still be ending its spans meanwhile.
+    assert [span.name for span in spans.get_finished_spans() if span.kind == SpanKind.SERVER] == []

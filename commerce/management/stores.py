@@ -233,7 +233,10 @@ def needs_stores(*names: str):
                 return original_run_from_argv(self, argv)
             finally:
                 if "cassandra" in names:
-                    close_cassandra()  # else the process idles up to 5 s on its way out
+                    try:
+                        close_cassandra()  # else the process idles up to 5 s on its way out
+                    except Exception:  # noqa: BLE001 - never hide the command's own outcome
+                        logging.getLogger(__name__).exception("closing the Cassandra driver failed")
 
         command_class.execute = execute
         command_class.run_from_argv = run_from_argv

@@ -38,7 +38,7 @@ def configure(role: str, exporter=None):
 
     with _lock:
         if _provider is None:
-            # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, when set, win over the default name.
+            # The role's name wins over OTEL_SERVICE_NAME: web and workers stay apart in the traces.
             resource = Resource.create({SERVICE_NAME: f"{settings.OTEL_SERVICE_NAME_PREFIX}-{role}"})
             provider = TracerProvider(resource=resource)
             configured = _configured_exporter()

@@ -41,6 +41,11 @@ class Temporal(Service):
             str(self.binary()), "server", "start-dev",
             "--ip", self.host, "--port", str(self.port),
             "--db-filename", str(self.home / "temporal.db"),
+            # WAL without an fsync per commit: every update and activity is a few SQLite writes, and
+            # these pragmas take about a fifth off each round trip. A power cut may lose the last
+            # commits (never the file); a process crash loses nothing.
+            "--sqlite-pragma", "journal_mode=wal",
+            "--sqlite-pragma", "synchronous=normal",
             "--log-level", "warn",
         ]
         for namespace in self.namespaces:
