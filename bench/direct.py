@@ -39,22 +39,10 @@ def search_request(query: dict) -> tuple[str, bytes]:
     from inventory.forms import search_params
 
     params = search_params(QueryDict(urlencode(query, doseq=True)))
-    if hasattr(search, "search_body"):
-        body = search.search_body(params, params.page, True)
-        index = search.products_alias() if hasattr(search, "products_alias") else _document_index()
-    else:  # before the plain-dict body: the elasticsearch-dsl search the page executes
-        body = search._build(params, params.page, True).to_dict()
-        index = _document_index()
+    body = search.search_body(params, params.page, True)
     # The parts of the answer the page reads, as the page asks for them.
-    filter_path = getattr(search, "FILTER_PATH", "")
-    query = f"?{urlencode({'filter_path': filter_path})}" if filter_path else ""
-    return f"/{index}/_search{query}", json.dumps(body).encode()
-
-
-def _document_index() -> str:
-    from inventory.documents import ProductDocument
-
-    return ProductDocument._index._name
+    path = f"/{search.products_alias()}/_search?{urlencode({'filter_path': search.FILTER_PATH})}"
+    return path, json.dumps(body).encode()
 
 
 async def search_direct(es_url: str, queries: list[dict], clients: int, seconds: float) -> dict:

@@ -123,15 +123,11 @@ def main() -> None:
 # -- the shop --------------------------------------------------------------------------------------
 @contextmanager
 def shop(env: dict, processes: int):
-    """The shop on a free loopback port as `runshop` runs it (workers child and web processes); with a
-    runshop that has no WEB_PROCESSES yet, `runworkers` beside `uvicorn --workers`."""
+    """The shop on a free loopback port as `runshop` runs it: the workers' child and `processes` web
+    processes (WEB_PROCESSES in `env`)."""
     port = free_port()
     log = open(RESULTS / "bench-shop.log", "w")  # noqa: SIM115 - the shop writes to it until it stops
-    runshop = (ROOT / "commerce" / "management" / "commands" / "runshop.py").read_text()
-    commands = ([[PYTHON, "manage.py", "runshop", "--port", str(port)]] if "WEB_PROCESSES" in runshop else
-                [[PYTHON, "manage.py", "runworkers"],
-                 [PYTHON, "-m", "uvicorn", "commerce.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-                  "--workers", str(processes), "--log-level", "warning", "--lifespan", "off"]])
+    commands = [[PYTHON, "manage.py", "runshop", "--port", str(port)]]
     progress(f"shop on 127.0.0.1:{port}: {' + '.join(' '.join(c[1:3]) for c in commands)} "
              f"({processes} web processes); log bench/results/bench-shop.log")
     children = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
