@@ -33,6 +33,7 @@ from prometheus_client import (
 )
 
 from commerce.observability import tracing
+from commerce.stack.base import pid_alive
 
 # The URL name of the metrics page itself: its scrapes are not counted as shop traffic.
 METRICS_VIEW = "metrics"
@@ -117,22 +118,12 @@ def multiprocess_dir() -> Path | None:
 _LIVE_GAUGE_FILE = re.compile(r"^gauge_live\w+_(\d+)\.db$")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _forget_dead_processes(directory: Path) -> None:
     """Drop the live gauges of web processes that died without cleaning up (kill -9, a crash): uvicorn
     restarts them under a new pid, and their in-progress count must not linger in the sum."""
     for path in directory.iterdir():
         found = _LIVE_GAUGE_FILE.match(path.name)
-        if found and not _alive(int(found.group(1))):
+        if found and not pid_alive(int(found.group(1))):
             multiprocess.mark_process_dead(int(found.group(1)), str(directory))
 
 
