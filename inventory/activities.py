@@ -10,12 +10,14 @@ from django.conf import settings
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from commerce.cassandra import prepare, session, table
 from inventory import reindexing, stock
 from inventory.catalog import images
 from inventory.contracts import (
     SERVICE_WORKFLOW_ID,
     TASK_QUEUE,
     BatchResult,
+    HeldVariant,
     HoldRequest,
     HoldResult,
     InventoryActivities,
@@ -29,7 +31,7 @@ from inventory.contracts import (
     StockLevel,
     VariantInfo,
 )
-from inventory.models import Product, StockChangeRecord, Variant
+from inventory.models import StockChangeRecord
 from inventory.projection import colour_hex
 from inventory.sweeper import SweepProgress, sweep_page
 
@@ -41,18 +43,22 @@ def _refusal(error: stock.StockError) -> ApplicationError:
 
 @activity.defn(name=InventoryActivities.LOOKUP_VARIANT)
 def lookup_variant(sku: str) -> VariantInfo:
-    variant = Variant.objects.filter(sku=sku).first()
-    product = Product.objects.filter(slug=variant.product_slug).first() if variant else None
+    # Prepared statements, not model queries: this runs inside a cart update, where the models'
+    # query building was a third of the call.
+    variant = session().execute(prepare(f"SELECT product_slug, colour, size, price_cents FROM {table('variants')}"
+                                        " WHERE sku = ?"), [sku]).one()
+    product = session().execute(prepare(f"SELECT name, image_shape FROM {table('products')} WHERE slug = ?"),
+                                [variant["product_slug"]]).one() if variant else None
     if variant is None or product is None:
         raise _refusal(stock.UnknownSku(sku))
     return VariantInfo(
-        sku=variant.sku,
-        product_slug=product.slug,
-        name=product.name,
-        colour=variant.colour,
-        size=variant.size,
-        price_cents=variant.price_cents,
-        image_url=images.url(product.image_shape, colour_hex(variant.colour)),
+        sku=sku,
+        product_slug=variant["product_slug"],
+        name=product["name"],
+        colour=variant["colour"] or "",
+        size=variant["size"] or "",
+        price_cents=variant["price_cents"],
+        image_url=images.url(product["image_shape"] or "", colour_hex(variant["colour"] or "")),
     )
 
 
@@ -63,6 +69,13 @@ def hold_stock(request: HoldRequest) -> HoldResult:
                           datetime.fromisoformat(request.expires_at), request.cart_id)
     except stock.StockError as error:
         raise _refusal(error) from None
+
+
+@activity.defn(name=InventoryActivities.HOLD_VARIANT)
+def hold_variant(request: HoldRequest) -> HeldVariant:
+    """A new cart line: its SKU looked up (priced by the catalog) and held in one local activity, so
+    the cart's update waits for one round trip through its worker instead of two."""
+    return HeldVariant(lookup_variant(request.sku), hold_stock(request))
 
 
 @activity.defn(name=InventoryActivities.RELEASE_STOCK)

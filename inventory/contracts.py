@@ -28,10 +28,11 @@ class InventoryWorkflows:
 
 
 class InventoryActivities:
-    """Activity names of the inventory. The cart runs the first three as local activities."""
+    """Activity names of the inventory. The cart runs the first four as local activities."""
 
     LOOKUP_VARIANT = "lookup_variant"
     HOLD_STOCK = "hold_stock"
+    HOLD_VARIANT = "hold_variant"  # a new cart line: lookup and hold in one call
     RELEASE_STOCK = "release_stock"
     RELEASE_HOLDS = "release_holds"
     NOTIFY_STOCK_CHANGED = "notify_stock_changed"
@@ -169,6 +170,14 @@ class VariantInfo:
     size: str
     price_cents: int
     image_url: str
+
+
+@dataclass(frozen=True)
+class HeldVariant:
+    """A new cart line's SKU, looked up and held in one call."""
+
+    variant: VariantInfo
+    hold: HoldResult
 
 
 @dataclass(frozen=True)

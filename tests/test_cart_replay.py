@@ -4,7 +4,8 @@ each run is saved as tests/histories/cart_<branch>.json, which tests/test_replay
 other history.
 
 tests/histories/cart_expiry_before_patch.json was recorded before the idle expiry waited for its
-update handlers (`workflow.patched`): it must keep replaying on the old branch.
+update handlers (`workflow.patched`), and tests/histories/*_two_stock_calls.json before a new line was
+looked up and held in one local activity: they must keep replaying on the old branches.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from cart.contracts import (
     SetQuantity,
     cart_workflow_id,
 )
-from cart.workflows import EXPIRY_WAITS_FOR_HANDLERS, CartWorkflow
+from cart.workflows import EXPIRY_WAITS_FOR_HANDLERS, ONE_STOCK_CALL_PER_NEW_LINE, CartWorkflow
 from commerce.temporal import binary_path
 from inventory.contracts import InventoryActivities
 from tests.histories import HISTORY_DIR, record
@@ -97,6 +98,14 @@ def _patches(history: WorkflowHistory) -> list[str]:
             if marker.marker_name == "core_patch"]
 
 
+def _local_activities(history: WorkflowHistory) -> list[str]:
+    """The types of the local activities the history recorded (as markers), in order."""
+    markers = [event.marker_recorded_event_attributes for event in history.events
+               if event.HasField("marker_recorded_event_attributes")]
+    return [json.loads(marker.details["data"].payloads[0].data)["activity_type"] for marker in markers
+            if marker.marker_name == "core_local_activity"]
+
+
 def _has(history: WorkflowHistory, attributes: str) -> bool:
     return any(event.HasField(attributes) for event in history.events)
 
@@ -143,7 +152,7 @@ async def test_an_idle_cart_expires_and_replays(env, skus):
     assert (await handle.result()).status == CartStatus.EXPIRED
     history = await record(handle, "cart_expiry")
 
-    assert _patches(history) == [EXPIRY_WAITS_FOR_HANDLERS]
+    assert _patches(history) == [ONE_STOCK_CALL_PER_NEW_LINE, EXPIRY_WAITS_FOR_HANDLERS]
     assert InventoryActivities.RELEASE_HOLDS in _activities(history)
     assert await _replays(history)
 
@@ -161,6 +170,25 @@ async def test_a_refused_add_is_recorded_and_replays(env, skus):
     outcomes = [event.workflow_execution_update_completed_event_attributes.outcome for event in history.events
                 if event.HasField("workflow_execution_update_completed_event_attributes")]
     assert [outcome.HasField("failure") for outcome in outcomes] == [True, False]
+    # Each add of a new line, refused or not, is one stock call: lookup and hold together.
+    assert _local_activities(history) == [InventoryActivities.HOLD_VARIANT] * 2
+    assert await _replays(history)
+
+
+async def test_an_add_of_an_unknown_sku_is_refused_by_the_one_stock_call_and_changes_nothing(env, skus):
+    sku = skus()
+    handle = await _cart(env)
+    await _add(handle, sku, 1)
+
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await _add(handle, "NO-SUCH-SKU-1", 1)  # well formed, so the validator lets it reach the stock call
+
+    assert refused.value.cause.type == CartErrors.UNKNOWN_SKU
+    assert refused.value.cause.message == "There is no such product."
+    view = await handle.query(CartWorkflow.get_cart)
+    assert [(line.sku, line.quantity) for line in view.lines] == [(sku, 1)]
+    history = await handle.fetch_history()
+    assert _local_activities(history) == [InventoryActivities.HOLD_VARIANT] * 2
     assert await _replays(history)
 
 
@@ -192,7 +220,8 @@ async def test_staff_end_a_cart_its_holds_are_released_its_run_ends_and_it_repla
 
 
 @pytest.mark.parametrize("name", ["cart", "cart_persist", "cart_continue_as_new", "cart_expiry_before_patch",
-                                  "cart_expiry", "cart_out_of_stock", "cart_ended"])
+                                  "cart_expiry", "cart_out_of_stock", "cart_ended", "cart_two_stock_calls",
+                                  "cart_out_of_stock_two_stock_calls"])
 async def test_each_recorded_cart_branch_replays(name):
     path = HISTORY_DIR / f"{name}.json"
     history = WorkflowHistory.from_json(name, path.read_text())
@@ -200,5 +229,12 @@ async def test_each_recorded_cart_branch_replays(name):
     assert await _replays(history)
     if name.startswith("cart_expiry"):
         # The history from before the patch replays on the old branch: it has no marker.
-        assert _patches(history) == ([] if name.endswith("before_patch") else [EXPIRY_WAITS_FOR_HANDLERS])
+        assert (EXPIRY_WAITS_FOR_HANDLERS in _patches(history)) != name.endswith("before_patch")
         assert _has(history, "workflow_execution_completed_event_attributes")
+    if name.endswith("two_stock_calls"):
+        # Recorded before the single stock call: a new line was looked up, then held.
+        assert ONE_STOCK_CALL_PER_NEW_LINE not in _patches(history)
+        assert _local_activities(history)[:2] == [InventoryActivities.LOOKUP_VARIANT, InventoryActivities.HOLD_STOCK]
+    elif name not in ("cart_expiry_before_patch",):
+        assert ONE_STOCK_CALL_PER_NEW_LINE in _patches(history)
+        assert InventoryActivities.LOOKUP_VARIANT not in _local_activities(history)

@@ -35,7 +35,14 @@ from cart.coupons import COUPONS, Coupon
 from cart.workflows import STOCK_CALL, STOCK_CALLS_PER_UPDATE, CartWorkflow
 from commerce.temporal import binary_path
 from inventory.contracts import TASK_QUEUE as INVENTORY_TASK_QUEUE
-from inventory.contracts import HoldRequest, HoldResult, InventoryActivities, StockErrors, VariantInfo
+from inventory.contracts import (
+    HeldVariant,
+    HoldRequest,
+    HoldResult,
+    InventoryActivities,
+    StockErrors,
+    VariantInfo,
+)
 
 
 @dataclass
@@ -49,29 +56,39 @@ class Stock:
     holds_started: int = 0
     held: list[str] = field(default_factory=list)
 
+    def lookup(self, sku: str) -> VariantInfo:
+        if sku not in self.on_hand:
+            raise ApplicationError("unknown", type=StockErrors.UNKNOWN_SKU, non_retryable=True)
+        return VariantInfo(sku, "a-product", f"Item {sku}", "Black", "M", 1500, "/img.svg")
+
+    async def hold(self, request: HoldRequest) -> HoldResult:
+        self.holds_started += 1
+        if self.hold_gate is not None:
+            await self.hold_gate.wait()
+        if request.quantity > self.on_hand[request.sku]:
+            raise ApplicationError("sold out", self.on_hand[request.sku], type=StockErrors.OUT_OF_STOCK,
+                                   non_retryable=True)
+        self.held.append(request.sku)
+        return HoldResult(request.reservation_id, request.sku, "fake", request.quantity, request.expires_at)
+
     def activities(self):
         @activity.defn(name=InventoryActivities.LOOKUP_VARIANT)
         async def lookup_variant(sku: str) -> VariantInfo:
-            if sku not in self.on_hand:
-                raise ApplicationError("unknown", type=StockErrors.UNKNOWN_SKU, non_retryable=True)
-            return VariantInfo(sku, "a-product", f"Item {sku}", "Black", "M", 1500, "/img.svg")
+            return self.lookup(sku)
 
         @activity.defn(name=InventoryActivities.HOLD_STOCK)
         async def hold_stock(request: HoldRequest) -> HoldResult:
-            self.holds_started += 1
-            if self.hold_gate is not None:
-                await self.hold_gate.wait()
-            if request.quantity > self.on_hand[request.sku]:
-                raise ApplicationError("sold out", self.on_hand[request.sku], type=StockErrors.OUT_OF_STOCK,
-                                       non_retryable=True)
-            self.held.append(request.sku)
-            return HoldResult(request.reservation_id, request.sku, "fake", request.quantity, request.expires_at)
+            return await self.hold(request)
+
+        @activity.defn(name=InventoryActivities.HOLD_VARIANT)
+        async def hold_variant(request: HoldRequest) -> HeldVariant:
+            return HeldVariant(self.lookup(request.sku), await self.hold(request))
 
         @activity.defn(name=InventoryActivities.RELEASE_STOCK)
         async def release_stock(reservation_id: str) -> None:
             pass
 
-        return [lookup_variant, hold_stock, release_stock]
+        return [lookup_variant, hold_stock, hold_variant, release_stock]
 
     def inventory_activities(self):
         @activity.defn(name=InventoryActivities.RELEASE_HOLDS)

@@ -20,6 +20,7 @@ from identity.services import store_config
 from inventory import reservations
 from inventory.activities import (
     hold_stock,
+    hold_variant,
     lookup_variant,
     notify_stock_changed,
     project_availability,
@@ -39,7 +40,7 @@ async def skipping_env():
         test_server_existing_path=str(binary_path("temporal-test-server")))
     with ThreadPoolExecutor(max_workers=8) as executor:
         async with Worker(env.client, task_queue="cart", workflows=[CartWorkflow],
-                          activities=[save_cart_snapshot, lookup_variant, hold_stock, release_stock],
+                          activities=[save_cart_snapshot, lookup_variant, hold_stock, hold_variant, release_stock],
                           activity_executor=executor), \
                 Worker(env.client, task_queue="inventory", workflows=[InventoryServiceWorkflow],
                        activities=[notify_stock_changed, project_availability, sweep_expired_holds, release_holds],
