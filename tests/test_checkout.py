@@ -3,6 +3,8 @@ ledger: a guest's order with its email, back navigation, card failures, the race
 a replayed submit, cancel, and no card number anywhere in the histories."""
 
 import asyncio
+import json
+import logging
 import re
 import uuid
 from html import unescape
@@ -244,22 +246,56 @@ async def test_steps_out_of_order_redirect_to_the_current_step_and_bad_fields_ge
     assert forged["Location"].endswith("/checkout/shipping/")
 
 
-async def test_no_card_number_or_cvc_reaches_any_workflow_history(variants):
+CARD_TRACES = re.compile(r"4242\s?4242\s?4242|\bcvc\W{0,6}987\b")
+
+
+def _cassandra_texts() -> dict[str, str]:
+    """Every row of every table of the test keyspace, as text, by table."""
+    from django.conf import settings
+
+    from commerce.cassandra import session
+
+    names = [row["table_name"] for row in session().execute(
+        "SELECT table_name FROM system_schema.tables WHERE keyspace_name = %s", [settings.CASSANDRA_KEYSPACE])]
+    return {name: repr(list(session().execute(f"SELECT * FROM {settings.CASSANDRA_KEYSPACE}.{name}")))
+            for name in names}
+
+
+def _elasticsearch_texts() -> dict[str, str]:
+    """Every document of every index of the test prefix, as text, by index."""
+    from django.conf import settings
+
+    from commerce.search import es
+
+    indices = es().indices.get(index=f"{settings.ELASTICSEARCH_INDEX_PREFIX}*")
+    return {index: json.dumps(es().search(index=index, size=10_000, query={"match_all": {}}).body)
+            for index in indices}
+
+
+async def test_no_card_number_or_cvc_reaches_any_log_history_or_store(variants, caplog):
+    caplog.set_level(logging.DEBUG)
     client = AsyncClient()
     await _add(client, variants().sku)
     review = await _to_review(client, card={**GOOD_CARD, "cvc": "987"})
     confirmation, _ = await _submit(client, review)
     number = _order_number(confirmation)
     order = await sync_to_async(order_store.read_order)(number)
+    await asyncio.sleep(2)  # the cart's snapshot and the order's projection are written after the answer
 
     temporal = await get_client()
     checkout_id = (await sync_to_async(_row_checkout_id)(number))
     cart_id = checkout_id.split("-")[1]
-    texts = [(await temporal.get_workflow_handle(wid).fetch_history()).to_json()
-             for wid in (checkout_id, f"cart-{cart_id}", f"order-{number}")]
+    histories = {wid: (await temporal.get_workflow_handle(wid).fetch_history()).to_json()
+                 for wid in (checkout_id, f"cart-{cart_id}", f"order-{number}")}
+    stores = {**await sync_to_async(_cassandra_texts)(), **await sync_to_async(_elasticsearch_texts)()}
+    logs = "\n".join(record.getMessage() for record in caplog.records)
 
-    assert order is not None and all("4242424242424242" not in t and "4242 4242" not in t for t in texts)
-    assert all('"987"' not in t for t in texts)
+    assert order is not None
+    assert "ending 4242" in logs  # the tokenization was logged, by its last four digits only
+    assert "orders" in stores and any(number in text for text in stores.values())  # the scan saw the order
+    for where, text in {**histories, **stores, "logs": logs}.items():
+        assert not CARD_TRACES.search(text), f"a card number or CVC in {where}"
+    assert all('"987"' not in text for text in histories.values())
 
 
 def _row_checkout_id(number: str) -> str:
