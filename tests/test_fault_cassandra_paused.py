@@ -60,14 +60,14 @@ async def test_checkouts_submitted_while_cassandra_is_paused_complete_once_it_re
     with cassandra_paused():
         paused_at = time.monotonic()
         # The submit answers "processing" without the store: the saga's steps wait for it.
-        submits = [await client.post("/checkout/submit/", {"expected_total_cents": _value(review, "expected_total_cents"),
-                                                            "nonce": _value(review, "nonce")})
-                   for client, review in zip(shoppers, reviews, strict=True)]
+        forms = [{"expected_total_cents": _value(review, "expected_total_cents"), "nonce": _value(review, "nonce")}
+                 for review in reviews]
+        submits = [await client.post("/checkout/submit/", form) for client, form in zip(shoppers, forms, strict=True)]
         await asyncio.sleep(max(0.0, PAUSE_SECONDS - (time.monotonic() - paused_at)))
     assert all(response.status_code == 302 for response in submits), [r.status_code for r in submits]
 
     numbers = []
-    for client, review in zip(shoppers, reviews, strict=True):
+    for client in shoppers:
         confirmation, location = await _submit_settled(client)
         assert location.endswith("/checkout/complete/"), location
         numbers.append(_order_number(confirmation))
