@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup stack schema catalog run lint test test-fast bench bench-cart bench-checkout bench-orders stack-status stack-down
+.PHONY: setup chromium stack schema catalog run lint test test-fast bench bench-cart bench-checkout bench-orders stack-status stack-down
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,11 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
-test: setup lint
+# The browser journeys drive Debian's Chromium (Playwright downloads no browser): installed once.
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+test: setup lint chromium
 	$(PY) -m pytest
 
 # Two processes (pytest-xdist): these tests are CPU-bound (time-skipping servers and workers).

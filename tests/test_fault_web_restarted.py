@@ -8,10 +8,6 @@ would. Slow (two starts of the shop): marked `faults`.
 from __future__ import annotations
 
 import http.cookiejar
-import os
-import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -19,9 +15,10 @@ import urllib.request
 
 import pytest
 
+from tests.shop_process import Shop
 from tests.stock_helpers import fresh_sku
 from tests.test_checkout import ADDRESS, GOOD_CARD, _order_number, _step, _value
-from tests.test_ops_runshop import MANAGE, free_port, shop_env  # noqa: F401 - shop_env is a fixture
+from tests.test_ops_runshop import free_port, shop_env  # noqa: F401 - shop_env is a fixture
 
 pytestmark = [pytest.mark.faults, pytest.mark.usefixtures("catalog")]
 
@@ -45,31 +42,6 @@ class Browser:
     def post(self, path: str, page: str, form: dict) -> tuple[str, str]:
         data = urllib.parse.urlencode({**form, "csrfmiddlewaretoken": _value(page, "csrfmiddlewaretoken")}).encode()
         return self._open(urllib.request.Request(self.base + path, data=data, headers={"Referer": self.at}))
-
-
-class Shop:
-    def __init__(self, env: dict[str, str], port: int) -> None:
-        self.env, self.port, self.process = env, port, None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen([sys.executable, str(MANAGE), "runshop", "--port", str(self.port)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env,
-                                        start_new_session=True)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=5) as answer:
-                    if answer.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.5)
-        raise AssertionError("the shop did not become ready")
-
-    def kill(self) -> None:
-        """SIGKILL to runshop and every process it started (its web processes and its workers)."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
 
 
 @pytest.fixture

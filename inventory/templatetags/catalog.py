@@ -77,11 +77,12 @@ def product_cards(cards) -> str:
         if len(card.colours) > 1:
             dots = "".join(f'<span class="swatch" style="background:#{escape(hex_colour)}"></span>'
                            for hex_colour in card.colours)
-            swatches = f'<span class="swatches" aria-label="{len(card.colours)} colours">{dots}</span>'
+            swatches = f'<span class="swatches" role="img" aria-label="{len(card.colours)} colours">{dots}</span>'
         items.append(
             f'<li class="card">\n'
             f'  <a href="{escape(href)}" class="card-link">\n'
-            f'    <img src="{escape(card.image_url)}" alt="{name}" width="200" height="200" loading="lazy">\n'
+            # The link's text names the product: the picture beside it is decorative (alt="").
+            f'    <img src="{escape(card.image_url)}" alt="" width="200" height="200" loading="lazy">\n'
             f'    <span class="card-name">{name}</span>\n'
             f'  </a>\n'
             f'  <span class="card-meta">\n'
