@@ -20,10 +20,14 @@ from pathlib import Path
 import pytest
 from asgiref.sync import sync_to_async
 from django.test import AsyncClient
+from temporalio.worker import Replayer
 
 from checkout import payments
+from checkout.workflows import CheckoutWorkflow
 from commerce.cassandra import session, table
+from commerce.temporal import get_client
 from inventory.stock import stock_rows
+from orders.workflows import OrderWorkflow
 from tests.stock_helpers import fresh_sku
 from tests.test_checkout import GOOD_CARD, _add, _order_number, _row_auth_key, _row_checkout_id, _to_review, _value
 
@@ -36,6 +40,7 @@ SEED = 20261123
 ON_HAND = 10
 DECLINED_CARD = {**GOOD_CARD, "card_number": "4000 0000 0000 0002"}
 TRANSIENT_CARD = {**GOOD_CARD, "card_number": "4000 0000 0000 0119"}
+REPLAYED = [CheckoutWorkflow, OrderWorkflow]
 SETTLE_POLLS = 600  # x 0.2 s: a killed activity is retried after its start-to-close timeout (15 s)
 
 
@@ -182,6 +187,14 @@ async def test_every_checkout_ends_once_when_the_worker_process_is_killed_at_ran
         assert sum(row.reserved for row in rows) == 1
         holds = [(row, rid) for row in rows for rid in row.holds]
         assert len(holds) == 1 and all(row.is_confirmed(rid) for row, rid in holds)  # the order's, firm
+    # The histories these crashes wrote (lost workflow tasks, timed-out activities) replay cleanly.
+    temporal = await get_client()
+    for number in numbers[:10]:
+        checkout_id = await sync_to_async(_row_checkout_id)(number)
+        for workflow_id in (checkout_id, f"order-{number}"):
+            history = await temporal.get_workflow_handle(workflow_id).fetch_history()
+            replay = await Replayer(workflows=REPLAYED).replay_workflow(history, raise_on_replay_failure=False)
+            assert replay.replay_failure is None, f"{workflow_id}: {replay.replay_failure}"
     log = workers.log.read_text()
     assert workers.starts == KILLS + 1 and len(re.findall(r"worker started on task queue 'checkout'", log)) >= 2
     print(f"\n{SHOPPERS} checkouts, worker process killed {KILLS} times: {len(numbers)} orders, {live} live "
