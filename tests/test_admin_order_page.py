@@ -53,9 +53,10 @@ def sku(catalog):
 
 # -- helpers ------------------------------------------------------------------------------------------
 
-def place(sku: str, quantity: int = 2) -> str:
-    """A guest checkout over HTTP, as a shopper does it: the placed order's number."""
-    guest = Client()
+def place(sku: str, quantity: int = 2, client: Client | None = None) -> str:
+    """A checkout over HTTP, as a shopper does it (a guest unless `client` is signed in): the placed
+    order's number."""
+    guest = client or Client()
     assert guest.post("/cart/add/", {"sku": sku, "quantity": quantity, "nonce": uuid.uuid4().hex}).status_code == 302
     assert guest.post("/checkout/start/").status_code == 302
     guest.post("/checkout/shipping/", ADDRESS)

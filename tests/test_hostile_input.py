@@ -13,6 +13,7 @@ import uuid
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.contrib.auth import get_user_model
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -154,3 +155,48 @@ def test_the_payment_form_never_500s_and_a_refused_card_changes_nothing(at_shipp
     assert response.status_code < 500, response.status_code
     after = _checkout(at_shipping)
     assert (after.step, after.card) == (before.step, before.card)  # no random text is a valid card here
+
+
+ACCOUNT_FORMS = {
+    "/accounts/register/": ["email", "full_name", "password1", "password2"],
+    "/accounts/login/": ["username", "password", "next"],
+    "/accounts/password/reset/": ["email"],
+}
+SIGNED_IN_FORMS = {
+    "/accounts/profile/": ["full_name"],
+    "/accounts/addresses/": ["full_name", "line1", "line2", "city", "state", "postal_code", "country", "label"],
+    "/accounts/addresses/delete/": ["address_id"],
+    "/accounts/password/": ["old_password", "new_password1", "new_password2"],
+    "/accounts/tokens/": ["name", "scopes", "expires_in_days"],
+}
+
+
+@REPEATABLE
+@given(path=st.sampled_from(sorted(ACCOUNT_FORMS)), data=st.data())
+def test_the_account_forms_answer_any_input_without_a_500_and_sign_nobody_in(client, path, data):
+    users = get_user_model().objects.count()
+    form = {name: _no_nul(data.draw(ANY_TEXT, label=name)) for name in ACCOUNT_FORMS[path]}
+
+    response = client.post(path, form)
+
+    assert response.status_code < 500, response.status_code
+    if response.status_code != 302:  # refused: nobody made, nobody signed in
+        assert get_user_model().objects.count() == users
+        assert "_auth_user_id" not in client.session
+
+
+@pytest.fixture
+def signed_in(client):
+    client.force_login(get_user_model().objects.create_user("hostile@example.com", password="a-long-password-1"))
+    return client
+
+
+@REPEATABLE
+@given(path=st.sampled_from(sorted(SIGNED_IN_FORMS)), data=st.data())
+def test_a_signed_in_shoppers_forms_answer_any_input_without_a_500(signed_in, path, data):
+    form = {name: _no_nul(data.draw(NUMBERISH, label=name)) for name in SIGNED_IN_FORMS[path]}
+
+    response = signed_in.post(path, form)
+
+    assert response.status_code < 500, response.status_code
+    assert "_auth_user_id" in signed_in.session  # no input signs the shopper out
