@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from cart import services
 from cart.forms import AddToCartForm, CouponForm, RemoveItemForm, SetQuantityForm, first_error
@@ -146,7 +146,7 @@ async def _change(request, form_class, call, creates_cart: bool = False):
     return redirect(_back_url(request))
 
 
-@require_GET
+@require_safe
 async def cart_page(request):
     try:
         view = await services.get_cart(await cart_id_for(request))

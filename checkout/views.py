@@ -9,7 +9,7 @@ from dataclasses import replace
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from cart.services import CartUnavailable
 from cart.views import cart_id_for
@@ -211,7 +211,7 @@ async def payment(request):
     return await _page(request, "checkout/payment.html", view, form=PaymentForm())
 
 
-@require_GET
+@require_safe
 async def review(request):
     view, elsewhere = await _checkout(request, "review")
     if elsewhere:
@@ -280,7 +280,7 @@ async def cancel(request):
     return redirect("cart")
 
 
-@require_GET
+@require_safe
 async def processing(request):
     view, elsewhere = await _checkout(request, "processing")
     if elsewhere:
@@ -288,7 +288,7 @@ async def processing(request):
     return await _page(request, "checkout/processing.html", view)
 
 
-@require_GET
+@require_safe
 async def complete(request):
     checkout_id = await request.session.aget(LAST_CHECKOUT_KEY)
     try:

@@ -5,6 +5,7 @@ from commerce import views
 from commerce.observability.metrics import METRICS_VIEW, metrics_view
 
 urlpatterns = [
+    path("robots.txt", views.robots_txt, name="robots-txt"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     # Prometheus metrics of the web tier (every web process's, added up); workers serve their own.

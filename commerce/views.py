@@ -26,6 +26,17 @@ async def readyz(request):
     return _status_response(await readiness())
 
 
+# What crawlers may index: the catalog. A shopper's cart, checkout, orders and account, the admin and
+# the API are disallowed (each of those pages also says `noindex`).
+ROBOTS_DISALLOWED = ("/cart/", "/checkout/", "/orders/", "/accounts/", "/admin/", "/api/")
+
+
+@require_safe
+def robots_txt(request):
+    lines = ["User-agent: *", *(f"Disallow: {path}" for path in ROBOTS_DISALLOWED)]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+
+
 def unavailable(request, message: str) -> HttpResponse:
     """The shop's 503 page naming what is unavailable (a store the page needs does not answer)."""
     response = render(request, "503.html", {"message": message}, status=503)

@@ -11,7 +11,7 @@ from functools import wraps
 from asgiref.sync import sync_to_async
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from commerce.views import unavailable
 from inventory import services
@@ -50,19 +50,19 @@ def _home_content() -> dict:
     return {"departments": departments, "featured": services.featured_products()}
 
 
-@require_GET
+@require_safe
 @_unavailable_is_503
 async def home(request):
     return render(request, "inventory/home.html", await _in_thread(_home_content)())
 
 
-@require_GET
+@require_safe
 @_unavailable_is_503
 async def search(request):
     return await _listing(request, "inventory/search.html", search_params(request.GET))
 
 
-@require_GET
+@require_safe
 @_unavailable_is_503
 async def collection_detail(request, slug):
     try:
@@ -73,7 +73,7 @@ async def collection_detail(request, slug):
                           collection=collection)
 
 
-@require_GET
+@require_safe
 @_unavailable_is_503
 async def product_detail(request, slug):
     sku = request.GET.get("variant", "").strip()[:80] or None
@@ -85,7 +85,7 @@ async def product_detail(request, slug):
     return render(request, "inventory/product.html", {"product": page, "nonce": uuid.uuid4().hex})
 
 
-@require_GET
+@require_safe
 def product_image(request, shape, colour):
     if not images.is_valid(shape, colour):
         raise Http404("No such picture")

@@ -198,6 +198,8 @@ async def test_runshop_serves_from_several_web_processes_whose_metrics_add_up_an
     assert len(web) == 2, web
     shop = f"http://127.0.0.1:{port}"
 
+    with urllib.request.urlopen(f"{shop}/", timeout=10) as home:
+        assert home.headers.get("server") is None  # no server software named, nor its version
     before = get(f"{shop}/metrics")[1]
     statuses = [get(f"{shop}/healthz")[0] for _ in range(30)]  # a new connection each: both processes serve
     # Whichever process answers a scrape reports every process's requests.

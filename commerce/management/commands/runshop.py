@@ -62,6 +62,8 @@ class Command(BaseCommand):
                     # uvicorn kills a web process that does not answer its ping in time: on a busy
                     # two-core machine 5 s (its default) can be a slow answer, not a hung process.
                     timeout_worker_healthcheck=30,
+                    # Responses do not name the server software (nor its version).
+                    server_header=False,
                     # JSON logs: Django's LOGGING formats uvicorn's lines too (settings.py).
                     **({"log_config": None} if settings.LOG_FORMAT == "json" else {}),
                 )
