@@ -38,7 +38,14 @@ class CommonMiddleware(_OnTheLoop, DjangoCommonMiddleware):
 
 
 class GZipMiddleware(_OnTheLoop, DjangoGZipMiddleware):
-    pass  # a page compresses in well under a millisecond; Django's own adds the BREACH mitigation
+    """Pages only (a page compresses in well under a millisecond; Django's class adds the BREACH
+    mitigation). The API's JSON, which carries tokens' data, and the probes stay as they are; static
+    files are WhiteNoise's."""
+
+    def process_response(self, request, response):
+        if not response.get("Content-Type", "").startswith("text/html"):
+            return response
+        return super().process_response(request, response)
 
 
 class AuthenticationMiddleware(_OnTheLoop, DjangoAuthenticationMiddleware):

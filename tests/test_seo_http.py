@@ -60,3 +60,10 @@ def test_pages_are_compressed_for_a_client_that_accepts_gzip(client):
     assert compressed["Content-Encoding"] == "gzip" and "Accept-Encoding" in compressed["Vary"]
     html = gzip.decompress(compressed.content).decode()
     assert "<main" in html and len(compressed.content) < len(plain.content) / 2
+
+
+def test_only_pages_are_compressed_not_the_apis_json_nor_the_probes(client):
+    for path in ("/healthz", "/api/v1/products", "/robots.txt"):
+        response = client.get(path, HTTP_ACCEPT_ENCODING="gzip")
+
+        assert "Content-Encoding" not in response, path
