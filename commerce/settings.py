@@ -81,7 +81,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: it counts and times everything the shop does for a request (/metrics).
     "commerce.observability.metrics.RequestMetricsMiddleware",
-    # Compresses what every middleware below returned (pages; static files are precompressed).
+    # Compresses the pages every middleware below returned (HTML only: commerce/middleware.py).
     "commerce.middleware.GZipMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before the static files, so their responses carry the policy too.

@@ -27,7 +27,7 @@ async def readyz(request):
 
 
 # What crawlers may index: the catalog. A shopper's cart, checkout, orders and account, the admin and
-# the API are disallowed (each of those pages also says `noindex`).
+# the API are disallowed (the checkout's pages also say `noindex`).
 ROBOTS_DISALLOWED = ("/cart/", "/checkout/", "/orders/", "/accounts/", "/admin/", "/api/")
 
 

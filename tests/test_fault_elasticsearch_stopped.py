@@ -21,7 +21,7 @@ from inventory.activities import project_availability
 from inventory.catalog import search
 from orders.documents import OrderDocument
 from tests.stock_helpers import fresh_sku
-from tests.test_checkout import _add, _order_number, _to_review, _value
+from tests.test_checkout import _add, _order_number, _submit, _to_review
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True),
               pytest.mark.usefixtures("catalog", "running_workers")]
@@ -77,17 +77,7 @@ async def test_with_elasticsearch_stopped_search_is_unavailable_but_the_shop_sel
         searched = await client.get("/search/?q=shirt")
         page = await client.get(f"/products/{product.slug}/")
         await _add(client, variant.sku, 3)
-        review = await _to_review(client)
-        submitted = await client.post("/checkout/submit/", {
-            "expected_total_cents": _value(review, "expected_total_cents"), "nonce": _value(review, "nonce")})
-        location = submitted["Location"]
-        for _ in range(150):
-            if not location.endswith("/checkout/processing/"):
-                break
-            await asyncio.sleep(0.2)
-            response = await client.get("/checkout/processing/")
-            location = response["Location"] if response.status_code == 302 else location
-        confirmation = (await client.get(location)).content.decode()
+        confirmation, location = await _submit(client, await _to_review(client))
         order_page_status = (await client.get(f"/orders/{_order_number(confirmation)}/")).status_code
 
     assert searched.status_code == 503 and "Search is unavailable right now" in searched.content.decode()
