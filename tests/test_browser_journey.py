@@ -18,15 +18,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import axe_playwright_python
 import pytest
+from playwright import sync_api as playwright
 
 from tests.shop_process import MANAGE, Shop
 from tests.stock_helpers import fresh_sku
 from tests.test_checkout import ADDRESS
 from tests.test_ops_runshop import free_port, shop_env  # noqa: F401 - shop_env is a fixture
 
-playwright = pytest.importorskip("playwright.sync_api")
-axe_playwright_python = pytest.importorskip("axe_playwright_python")
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("catalog")]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
